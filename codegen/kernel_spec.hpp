@@ -1,0 +1,44 @@
+// KernelSpec: everything that determines one generated kernel (variant, format, element type,
+// tile, target architecture, and which problem sizes are baked in as compile-time constants).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "moejit/types.hpp"
+
+namespace moejit {
+
+// A CUDA target such as sm_80, sm_90 or sm_90a (arch-specific features, for example wgmma).
+struct GpuArch {
+  int sm = 80;                 // major * 10 + minor
+  bool arch_specific = false;  // the "a" suffix
+  std::string to_string() const { return "sm_" + std::to_string(sm) + (arch_specific ? "a" : ""); }
+  friend bool operator==(const GpuArch&, const GpuArch&) = default;
+};
+
+// Tile of one CTA. For the tensor-core variants: bm rows of an expert's segment, bn output
+// columns, bk the K step, warps per CTA, and pipeline stages of the shared-memory ring.
+// For ScalarGguf: bm entries per CTA, bn output columns per CTA, bk unused (0), stages unused (1).
+struct Tile {
+  int bm = 0;
+  int bn = 0;
+  int bk = 0;
+  int warps = 4;
+  int stages = 1;
+  friend bool operator==(const Tile&, const Tile&) = default;
+};
+
+struct KernelSpec {
+  MoeVariant variant = MoeVariant::Wmma;
+  std::optional<GgufBlockFormat> format;   // required for the GGUF variants, absent for Wmma
+  ElementKind element = ElementKind::F16;  // F32 for ScalarGguf
+  Tile tile;
+  GpuArch arch;
+  // Problem sizes compiled in as constants (0 = a run-time argument).
+  int const_n = 0;
+  int const_k = 0;
+  friend bool operator==(const KernelSpec&, const KernelSpec&) = default;
+};
+
+}  // namespace moejit
