@@ -1,0 +1,36 @@
+// Per-architecture hardware limits the tile rules check against.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "codegen/kernel_spec.hpp"
+
+namespace moejit {
+
+struct ArchLimits {
+  int max_shared_per_block;  // bytes of dynamic shared memory a block may opt into
+  int max_threads_per_block;
+  int registers_per_sm;
+  int max_registers_per_thread;
+};
+
+constexpr ArchLimits arch_limits(const GpuArch& arch) {
+  // sm_80 and sm_87: 163 KiB; sm_86 and sm_89: 99 KiB; sm_90: 227 KiB (per block, opt-in).
+  int smem = 48 * 1024;
+  if (arch.sm == 80 || arch.sm == 87)
+    smem = 163 * 1024;
+  else if (arch.sm == 86 || arch.sm == 89)
+    smem = 99 * 1024;
+  else if (arch.sm >= 90)
+    smem = 227 * 1024;
+  return ArchLimits{smem, 1024, 65536, 255};
+}
+
+// The architectures moejit generates code for.
+inline constexpr int kSupportedSm[] = {80, 86, 87, 89, 90};
+
+// Parses "sm_80", "sm_90a", "80", "9.0" into a GpuArch; nullopt when not supported.
+std::optional<GpuArch> parse_arch(std::string_view text);
+
+}  // namespace moejit

@@ -1,0 +1,41 @@
+// Dispatches the kernel_template.hpp functions to the variant that owns the spec.
+#include "codegen/kernel_template.hpp"
+
+#include "codegen/variant_templates.hpp"
+
+namespace moejit {
+
+KernelTemplate kernel_template(const KernelSpec& spec) {
+  return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::kernel_template(spec)
+                                                : wmma_codegen::kernel_template(spec);
+}
+
+std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims) {
+  return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::launch_plan(spec, dims)
+                                                : wmma_codegen::launch_plan(spec, dims);
+}
+
+WorkspaceLayout workspace_layout(const KernelSpec& spec, const ProblemDims& dims) {
+  return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::workspace_layout(spec, dims)
+                                                : wmma_codegen::workspace_layout(spec, dims);
+}
+
+std::size_t shared_bytes(const KernelSpec& spec) {
+  return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::shared_bytes(spec)
+                                                : wmma_codegen::shared_bytes(spec);
+}
+
+std::optional<std::string> tile_error(const KernelSpec& spec) {
+  return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::tile_error(spec)
+                                                : wmma_codegen::tile_error(spec);
+}
+
+Tile default_tile(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
+                  GpuArch arch, const ProblemDims& dims, bool is_prefill) {
+  if (variant == MoeVariant::ScalarGguf)
+    return scalar_gguf_codegen::default_tile(format.value_or(GgufBlockFormat::Q8_0), arch, dims,
+                                             is_prefill);
+  return wmma_codegen::default_tile(format, element, arch, dims, is_prefill);
+}
+
+}  // namespace moejit

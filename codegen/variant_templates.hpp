@@ -1,0 +1,24 @@
+// Per-variant halves of kernel_template.hpp: kernel_template.cpp dispatches on the variant.
+#pragma once
+
+#include "codegen/kernel_template.hpp"
+
+namespace moejit::scalar_gguf_codegen {
+KernelTemplate kernel_template(const KernelSpec& spec);
+std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims);
+WorkspaceLayout workspace_layout(const KernelSpec& spec, const ProblemDims& dims);
+std::size_t shared_bytes(const KernelSpec& spec);
+std::optional<std::string> tile_error(const KernelSpec& spec);
+Tile default_tile(GgufBlockFormat format, GpuArch arch, const ProblemDims& dims, bool is_prefill);
+}  // namespace moejit::scalar_gguf_codegen
+
+// Wmma and WmmaGguf (format absent for Wmma).
+namespace moejit::wmma_codegen {
+KernelTemplate kernel_template(const KernelSpec& spec);
+std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims);
+WorkspaceLayout workspace_layout(const KernelSpec& spec, const ProblemDims& dims);
+std::size_t shared_bytes(const KernelSpec& spec);
+std::optional<std::string> tile_error(const KernelSpec& spec);
+Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, GpuArch arch,
+                  const ProblemDims& dims, bool is_prefill);
+}  // namespace moejit::wmma_codegen

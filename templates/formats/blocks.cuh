@@ -1,0 +1,90 @@
+// GGUF block layouts as device structs (byte-exact with ggml's ggml-common.h). Half-precision
+// fields are kept as raw IEEE binary16 bits; read them with half_bits_to_float.
+#pragma once
+
+#include <cuda_fp16.h>
+
+namespace moejit {
+namespace gguf {
+
+constexpr int kQK_K = 256;
+
+struct BlockQ4_0 {
+  unsigned short d;
+  unsigned char qs[16];
+};
+struct BlockQ4_1 {
+  unsigned short d;
+  unsigned short m;
+  unsigned char qs[16];
+};
+struct BlockQ5_0 {
+  unsigned short d;
+  unsigned char qh[4];
+  unsigned char qs[16];
+};
+struct BlockQ5_1 {
+  unsigned short d;
+  unsigned short m;
+  unsigned char qh[4];
+  unsigned char qs[16];
+};
+struct BlockQ8_0 {
+  unsigned short d;
+  signed char qs[32];
+};
+struct BlockQ8_1 {
+  unsigned short d;  // half(amax / 127)
+  unsigned short s;  // half(d * sum(qs))
+  signed char qs[32];
+};
+struct BlockQ2_K {
+  unsigned char scales[16];
+  unsigned char qs[64];
+  unsigned short d;
+  unsigned short dmin;
+};
+struct BlockQ3_K {
+  unsigned char hmask[32];
+  unsigned char qs[64];
+  unsigned char scales[12];
+  unsigned short d;
+};
+struct BlockQ4_K {
+  unsigned short d;
+  unsigned short dmin;
+  unsigned char scales[12];
+  unsigned char qs[128];
+};
+struct BlockQ5_K {
+  unsigned short d;
+  unsigned short dmin;
+  unsigned char scales[12];
+  unsigned char qh[32];
+  unsigned char qs[128];
+};
+struct BlockQ6_K {
+  unsigned char ql[128];
+  unsigned char qh[64];
+  signed char scales[16];
+  unsigned short d;
+};
+
+static_assert(sizeof(BlockQ4_0) == 18, "q4_0 layout");
+static_assert(sizeof(BlockQ4_1) == 20, "q4_1 layout");
+static_assert(sizeof(BlockQ5_0) == 22, "q5_0 layout");
+static_assert(sizeof(BlockQ5_1) == 24, "q5_1 layout");
+static_assert(sizeof(BlockQ8_0) == 34, "q8_0 layout");
+static_assert(sizeof(BlockQ8_1) == 36, "q8_1 layout");
+static_assert(sizeof(BlockQ2_K) == 84, "q2_k layout");
+static_assert(sizeof(BlockQ3_K) == 110, "q3_k layout");
+static_assert(sizeof(BlockQ4_K) == 144, "q4_k layout");
+static_assert(sizeof(BlockQ5_K) == 176, "q5_k layout");
+static_assert(sizeof(BlockQ6_K) == 210, "q6_k layout");
+
+__device__ __forceinline__ float half_bits_to_float(unsigned short bits) {
+  return __half2float(__ushort_as_half(bits));
+}
+
+}  // namespace gguf
+}  // namespace moejit
