@@ -78,6 +78,20 @@ Knobs Knobs::from_environment() {
       std::cerr << "moejit: warning: MOEJIT_CACHE_MAX_BYTES='" << *m
                 << "' is not a byte count (use e.g. 1073741824 or 1G); no size cap applied\n";
   }
+  if (auto t = env("MOEJIT_CACHE_LOCK_TIMEOUT")) {
+    double seconds = -1;
+    std::size_t pos = 0;
+    try {
+      seconds = std::stod(*t, &pos);
+    } catch (...) {
+      pos = 0;
+    }
+    if (pos == t->size() && seconds >= 0 && seconds < 1e6)
+      k.cache_lock_timeout = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    else
+      std::cerr << "moejit: warning: MOEJIT_CACHE_LOCK_TIMEOUT='" << *t
+                << "' is not a number of seconds; using 120\n";
+  }
   k.no_jit = env_flag("MOEJIT_NO_JIT");
   k.always_compile = env_flag("MOEJIT_ALWAYS_COMPILE");
   if (auto d = env("MOEJIT_DUMP_DIR")) k.dump_dir = *d;

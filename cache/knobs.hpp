@@ -1,6 +1,7 @@
 // Knobs: every MOEJIT_* environment variable, read in this one place (documented in README.md).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -20,6 +21,9 @@ struct Knobs {
   std::optional<std::filesystem::path> dump_dir;      // MOEJIT_DUMP_DIR: write sources/PTX here
   LogLevel log_level = LogLevel::Warn;                // MOEJIT_LOG: off|error|warn|info|debug
   std::optional<std::filesystem::path> template_dir;  // MOEJIT_TEMPLATE_DIR: templates from disk
+  // MOEJIT_CACHE_LOCK_TIMEOUT (seconds, decimals allowed): how long a process waits for another
+  // one compiling the same kernel before it compiles the kernel itself.
+  std::chrono::milliseconds cache_lock_timeout{120000};
 
   // Reads the environment now. Malformed values fall back to defaults with a warning on stderr.
   static Knobs from_environment();

@@ -27,7 +27,7 @@ std::size_t gguf_bytes(GgufBlockFormat f, std::size_t n_elems);
 void dequantize(GgufBlockFormat f, std::span<const std::uint8_t> blocks, std::span<float> out);
 
 // Quantizes in (a whole number of blocks) with ggml's reference algorithm for f
-// (quantize_row_*_ref). Throws Error(InvalidProblem) on a size mismatch.
+// (quantize_row_*_ref). Throws Error(InvalidProblem) on a size mismatch or a non-finite input.
 void quantize(GgufBlockFormat f, std::span<const float> in, std::span<std::uint8_t> blocks);
 
 // One q8_1 block as the ScalarGguf kernels store activations: d = half(amax / 127),
@@ -40,6 +40,8 @@ struct Q8_1Block {
 static_assert(sizeof(Q8_1Block) == 36);
 
 // Quantizes in (a multiple of 32 values) to q8_1 blocks exactly as the GPU kernels do.
+// amax ignores NaNs (fmaxf); roundf(x * id) converts to int8 saturating, NaN giving 0.
+// Throws Error(InvalidProblem) unless out.size() * 32 == in.size().
 void quantize_q8_1(std::span<const float> in, std::span<Q8_1Block> out);
 
 }  // namespace moejit
