@@ -1,0 +1,252 @@
+// The ScalarGguf half of the kernel template contract: template instantiation and name
+// expressions, launch geometry, workspace, tile rules and default tiles. The formulas mirror
+// templates/quantize_q8_1.cuh and templates/scalar_gguf.cuh.
+#include "codegen/scalar_gguf_template.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include "codegen/arch_limits.hpp"
+#include "codegen/variant_templates.hpp"
+#include "moejit/error.hpp"
+
+namespace moejit::scalar_gguf_codegen {
+namespace {
+
+constexpr std::int64_t kMaxGridX = INT_MAX;
+constexpr std::int64_t kMaxGridY = 65535;
+constexpr std::int64_t kWorkspaceAlign = 256;
+constexpr std::int64_t kQ8BlockBytes = 36;
+constexpr std::int64_t kQ8BlockElems = 32;
+constexpr int kWarpsPerQuantizeCta = kQuantizeThreads / 32;
+
+std::string tile_text(const Tile& t) {
+  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + " w" +
+         std::to_string(t.warps) + " s" + std::to_string(t.stages);
+}
+
+// "q4_k" -> "moejit::vecdot::Q4_K".
+std::string format_trait(GgufBlockFormat f) {
+  std::string name(format_name(f));
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "moejit::vecdot::" + name;
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+std::int64_t round_up(std::int64_t a, std::int64_t b) { return ceil_div(a, b) * b; }
+
+void require_valid(const KernelSpec& spec) {
+  if (auto err = scalar_gguf_codegen::tile_error(spec))
+    throw Error(ErrorCode::InvalidProblem, "scalar_gguf spec: " + *err);
+}
+
+// Checks the sizes of one call against the spec; throws Error(InvalidProblem) naming the size.
+void check_dims(const KernelSpec& spec, const ProblemDims& d) {
+  const auto fail = [](const std::string& what) {
+    throw Error(ErrorCode::InvalidProblem, "scalar_gguf call: " + what);
+  };
+  const auto check_int = [&](std::int64_t v, const char* name) {
+    if (v < 0) fail(std::string(name) + " = " + std::to_string(v) + " is negative");
+    if (v > INT_MAX)
+      fail(std::string(name) + " = " + std::to_string(v) +
+           " does not fit the kernel's 32-bit argument; split the call");
+  };
+  check_int(d.size_m, "size_m");
+  check_int(d.size_n, "size_n");
+  check_int(d.size_k, "size_k");
+  check_int(d.num_experts, "num_experts");
+  check_int(d.num_pairs, "num_pairs");
+  check_int(d.input_rows, "input_rows");
+  const BlockLayout& layout = block_layout(*spec.format);
+  if (d.size_k == 0 || d.size_k % layout.block_elems != 0)
+    fail("size_k = " + std::to_string(d.size_k) + " is not a positive multiple of " +
+         std::to_string(layout.block_elems) + ", the block size of " + std::string(layout.name) +
+         "; pad K to whole blocks");
+  if (spec.const_k != 0 && d.size_k != spec.const_k)
+    fail("size_k = " + std::to_string(d.size_k) +
+         " but the kernel was compiled for k=" + std::to_string(spec.const_k));
+  if (spec.const_n != 0 && d.size_n != spec.const_n)
+    fail("size_n = " + std::to_string(d.size_n) +
+         " but the kernel was compiled for n=" + std::to_string(spec.const_n));
+}
+
+// Streaming multiprocessors of the typical part of an architecture (the default tiles aim for
+// several CTAs per SM).
+int typical_sm_count(const GpuArch& arch) {
+  switch (arch.sm) {
+    case 80:
+      return 108;  // A100
+    case 86:
+      return 84;  // A40, RTX 3090
+    case 87:
+      return 16;  // Jetson AGX Orin
+    case 89:
+      return 128;  // RTX 4090, L40
+    case 90:
+      return 132;  // H100 SXM
+    default:
+      return 108;
+  }
+}
+
+}  // namespace
+
+std::size_t weight_alignment(GgufBlockFormat format) {
+  switch (format) {
+    case GgufBlockFormat::Q4_K:
+    case GgufBlockFormat::Q5_K:
+      return 16;
+    case GgufBlockFormat::Q4_1:
+    case GgufBlockFormat::Q5_1:
+    case GgufBlockFormat::Q2_K:
+      return 4;
+    case GgufBlockFormat::Q4_0:
+    case GgufBlockFormat::Q5_0:
+    case GgufBlockFormat::Q8_0:
+    case GgufBlockFormat::Q3_K:
+    case GgufBlockFormat::Q6_K:
+      return 2;
+    case GgufBlockFormat::Q8_1:
+      break;
+  }
+  throw Error(ErrorCode::InvalidProblem,
+              "q8_1 is an activation format, not a weight format; pick a GGUF weight format");
+}
+
+std::optional<std::string> tile_error(const KernelSpec& spec) {
+  if (spec.variant != MoeVariant::ScalarGguf)
+    return "the spec is for " + std::string(variant_name(spec.variant)) + ", not scalar_gguf";
+  if (!spec.format || !block_layout(*spec.format).weight_format)
+    return "scalar_gguf needs a GGUF weight format (q4_0 .. q6_k)";
+  if (spec.element != ElementKind::F32)
+    return "scalar_gguf takes f32 activations and writes f32, so the element must be f32, not " +
+           std::string(element_name(spec.element));
+  const Tile& t = spec.tile;
+  const std::string text = "tile " + tile_text(t);
+  if (t.bm < 1 || t.bm > kMaxBlockM)
+    return text + ": bm (entries per CTA) must be in [1, " + std::to_string(kMaxBlockM) +
+           "]: the window's entries are tracked in a 32-bit mask and per-entry registers";
+  if (t.warps < 1) return text + ": warps must be at least 1";
+  const ArchLimits limits = arch_limits(spec.arch);
+  if (t.warps * 32 > limits.max_threads_per_block)
+    return text + ": " + std::to_string(t.warps) + " warps are " + std::to_string(t.warps * 32) +
+           " threads, over the " + std::to_string(limits.max_threads_per_block) +
+           "-thread limit of a CTA";
+  if (t.bn < 1 || t.bn % t.warps != 0)
+    return text + ": bn (columns per CTA) must be a positive multiple of warps (" +
+           std::to_string(t.warps) + "), since each warp owns bn / warps columns";
+  const int cols = t.bn / t.warps;
+  if (cols > kMaxColsPerWarp)
+    return text + ": bn / warps = " + std::to_string(cols) + " columns per warp is over " +
+           std::to_string(kMaxColsPerWarp) +
+           " (each column keeps a decoded weight chunk in registers); raise warps or lower bn";
+  if (t.bm * cols > kMaxAccumulators)
+    return text + ": bm * bn / warps = " + std::to_string(t.bm * cols) +
+           " accumulators per thread is over " + std::to_string(kMaxAccumulators) +
+           "; lower bm or bn";
+  if (t.bk != 0) return text + ": bk must be 0 (scalar_gguf has no K tile; lanes split K)";
+  if (t.stages != 1) return text + ": stages must be 1 (scalar_gguf has no shared-memory pipeline)";
+  const BlockLayout& layout = block_layout(*spec.format);
+  if (spec.const_k < 0 || spec.const_n < 0) return "n= and k= must not be negative";
+  if (spec.const_k != 0 && spec.const_k % layout.block_elems != 0)
+    return "k=" + std::to_string(spec.const_k) + " is not a multiple of " +
+           std::to_string(layout.block_elems) + " (the block size of " + std::string(layout.name) +
+           ")";
+  const std::size_t smem = scalar_gguf_codegen::shared_bytes(spec);
+  if (smem > static_cast<std::size_t>(limits.max_shared_per_block))
+    return text + ": " + std::to_string(smem) + " bytes of shared memory are over the " +
+           std::to_string(limits.max_shared_per_block) + " bytes of " + spec.arch.to_string();
+  return std::nullopt;
+}
+
+KernelTemplate kernel_template(const KernelSpec& spec) {
+  require_valid(spec);
+  const BlockLayout& layout = block_layout(*spec.format);
+  const std::string trait = format_trait(*spec.format);
+  KernelTemplate out;
+  out.includes = {"moe_params.cuh", "formats/blocks.cuh", "formats/vec_dot.cuh",
+                  "quantize_q8_1.cuh", "scalar_gguf.cuh"};
+  out.name_expressions = {
+      "&moejit::scalar_gguf_kernel<" + trait + ", " + std::to_string(spec.tile.bm) + ", " +
+          std::to_string(spec.tile.bn) + ", " + std::to_string(spec.tile.warps) + ", " +
+          std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k) + ">",
+      "&moejit::quantize_q8_1_kernel"};
+  out.static_asserts = {
+      trait + "::kBlockElems == " + std::to_string(layout.block_elems),
+      trait + "::kBlockBytes == " + std::to_string(layout.block_bytes),
+      "sizeof(" + trait + "::Block) == " + std::to_string(layout.block_bytes),
+      trait + "::kWeightAlign == " + std::to_string(weight_alignment(*spec.format)),
+      "sizeof(moejit::gguf::BlockQ8_1) == " + std::to_string(kQ8BlockBytes)};
+  return out;
+}
+
+std::size_t shared_bytes(const KernelSpec&) { return 0; }
+
+WorkspaceLayout workspace_layout(const KernelSpec& spec, const ProblemDims& dims) {
+  require_valid(spec);
+  check_dims(spec, dims);
+  WorkspaceLayout w;
+  w.q8_offset = 0;
+  w.q8_bytes =
+      static_cast<std::size_t>(dims.input_rows * (dims.size_k / kQ8BlockElems) * kQ8BlockBytes);
+  w.total =
+      static_cast<std::size_t>(round_up(static_cast<std::int64_t>(w.q8_bytes), kWorkspaceAlign));
+  return w;
+}
+
+std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims) {
+  require_valid(spec);
+  check_dims(spec, dims);
+  // Nothing to compute: no entries, no columns, or no entry can be valid (no experts, no pairs,
+  // no activation rows).
+  if (dims.size_m == 0 || dims.size_n == 0 || dims.num_experts == 0 || dims.num_pairs == 0 ||
+      dims.input_rows == 0)
+    return {};
+  const KernelTemplate tmpl = scalar_gguf_codegen::kernel_template(spec);
+
+  KernelStep quantize;
+  quantize.name_expression = tmpl.name_expressions[1];
+  const std::int64_t q8_blocks = dims.input_rows * (dims.size_k / kQ8BlockElems);
+  quantize.dims.grid[0] = static_cast<unsigned>(
+      std::clamp<std::int64_t>(ceil_div(q8_blocks, kWarpsPerQuantizeCta), 1, kMaxQuantizeCtas));
+  quantize.dims.block[0] = kQuantizeThreads;
+
+  KernelStep main;
+  main.name_expression = tmpl.name_expressions[0];
+  const Tile& t = spec.tile;
+  main.dims.grid[0] =
+      static_cast<unsigned>(std::min(ceil_div(dims.size_m, t.bm), kMaxGridX));  // entry windows
+  main.dims.grid[1] =
+      static_cast<unsigned>(std::min(ceil_div(dims.size_n, t.bn), kMaxGridY));  // column tiles
+  main.dims.block[0] = static_cast<unsigned>(t.warps * 32);
+  main.dims.shared_bytes = static_cast<unsigned>(scalar_gguf_codegen::shared_bytes(spec));
+  return {quantize, main};
+}
+
+Tile default_tile(GgufBlockFormat format, GpuArch arch, const ProblemDims& dims, bool is_prefill) {
+  // Measured on an H100 (qwen3-30b-a3b and mixtral-8x7b shapes, 1..32 tokens): 4 warps of two
+  // columns each are the best or within a few percent everywhere (q2_K with one-entry windows:
+  // four columns); windows of two entries beat one once the grid has enough CTAs, and four win
+  // when experts receive several entries each (their weight chunks are decoded once for all).
+  Tile t;
+  t.warps = 4;
+  t.bn = 8;
+  t.bk = 0;
+  t.stages = 1;
+  const std::int64_t size_m = std::max<std::int64_t>(dims.size_m, 0);
+  const std::int64_t touched =
+      std::max<std::int64_t>(1, dims.num_experts > 0 ? std::min(dims.num_experts, size_m) : size_m);
+  const bool crowded = size_m >= 4 * touched;  // experts get four or more entries on average
+  t.bm = (is_prefill || crowded) ? 4 : 2;
+  const std::int64_t col_tiles = ceil_div(std::max<std::int64_t>(dims.size_n, 1), t.bn);
+  const std::int64_t target_ctas = 8LL * typical_sm_count(arch);
+  while (t.bm > 1 && ceil_div(size_m, t.bm) * col_tiles < target_ctas) t.bm /= 2;
+  if (format == GgufBlockFormat::Q2_K && t.bm == 1) t.bn = 16;
+  return t;
+}
+
+}  // namespace moejit::scalar_gguf_codegen

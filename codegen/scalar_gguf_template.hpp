@@ -1,0 +1,29 @@
+// ScalarGguf facts beyond the kernel_template.hpp contract: the launch constants and the weight
+// alignment the templates (templates/scalar_gguf.cuh, templates/formats/vec_dot*.cuh) rely on.
+#pragma once
+
+#include <cstddef>
+
+#include "moejit/types.hpp"
+
+namespace moejit::scalar_gguf_codegen {
+
+// Threads per CTA of quantize_q8_1_kernel (one warp per q8_1 block) and the most CTAs it is given
+// (it grid-strides over the rest).
+inline constexpr unsigned kQuantizeThreads = 256;
+inline constexpr unsigned kMaxQuantizeCtas = 8192;
+
+// Tile limits of scalar_gguf_kernel: entries per CTA window, columns per warp, and accumulator
+// registers per thread (bm * bn / warps).
+inline constexpr int kMaxBlockM = 8;
+inline constexpr int kMaxColsPerWarp = 8;
+inline constexpr int kMaxAccumulators = 32;
+
+// The byte alignment scalar_gguf_kernel assumes for every weight block address, so the weights
+// pointer, weight_expert_stride and weight_row_stride must all be multiples of it: 16 for q4_K and
+// q5_K (16-byte loads), 4 for q4_1, q5_1 and q2_K, 2 for q4_0, q5_0, q8_0, q3_K and q6_K (their
+// blocks are only 2-byte aligned inside a row; the loads handle both 4-byte phases). Throws
+// Error(InvalidProblem) for q8_1, which is not a weight format.
+std::size_t weight_alignment(GgufBlockFormat format);
+
+}  // namespace moejit::scalar_gguf_codegen

@@ -1,0 +1,357 @@
+// The Wmma and WmmaGguf halves of the kernel template contract: template instantiation and name
+// expressions, launch geometry, workspace, shared memory, tile rules and default tiles. The
+// formulas mirror templates/wmma.cuh, templates/wmma_gguf.cuh and templates/tc/tile_map.cuh.
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "codegen/arch_limits.hpp"
+#include "codegen/variant_templates.hpp"
+#include "moejit/error.hpp"
+
+namespace moejit::wmma_codegen {
+namespace {
+
+constexpr unsigned kOffsetsThreads = 256;
+constexpr std::int64_t kMaxGridYZ = 65535;
+constexpr std::int64_t kMaxGridX = INT_MAX;
+constexpr int kMaxAccumulators = 128;  // f32 accumulator registers per thread
+constexpr std::int64_t kWorkspaceAlign = 256;
+
+std::string tile_text(const Tile& t) {
+  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + " w" +
+         std::to_string(t.warps) + " s" + std::to_string(t.stages);
+}
+
+// Mirror of moejit::tc::warp_rows (templates/tc/tile_map.cuh).
+int warp_rows(int bm, int bn, int warps) {
+  int best = 0;
+  int best_long = 0;
+  int best_short = 0;
+  for (int rows = 1; rows <= warps; ++rows) {
+    if (warps % rows != 0) continue;
+    const int cols = warps / rows;
+    if (bm % (16 * rows) != 0 || bn % (16 * cols) != 0) continue;
+    const int tm = bm / rows;
+    const int tn = bn / cols;
+    const int longer = std::max(tm, tn);
+    const int shorter = std::min(tm, tn);
+    if (best == 0 || longer * best_short <= best_long * shorter) {
+      best = rows;
+      best_long = longer;
+      best_short = shorter;
+    }
+  }
+  return best;
+}
+
+// Mirror of moejit::tc::tile_slot_count.
+std::int64_t tile_slot_count(std::int64_t size_m, std::int64_t experts, int bm) {
+  return size_m <= experts + size_m / bm ? size_m : experts + size_m / bm;
+}
+
+bool is_gguf(const KernelSpec& spec) { return spec.variant == MoeVariant::WmmaGguf; }
+
+int block_elems(const KernelSpec& spec) {
+  return spec.format ? block_layout(*spec.format).block_elems : 0;
+}
+
+// Raw staging bytes per weight row and K step (WmmaGgufTraits::kRawRowBytes).
+std::int64_t raw_row_bytes(const KernelSpec& spec) {
+  const BlockLayout& layout = block_layout(*spec.format);
+  const std::int64_t blocks =
+      spec.tile.bk >= layout.block_elems ? spec.tile.bk / layout.block_elems : 1;
+  return 16 * ((blocks * layout.block_bytes + 30) / 16);
+}
+
+std::string element_type(ElementKind e) {
+  return e == ElementKind::Bf16 ? "__nv_bfloat16" : "__half";
+}
+
+// "q4_k" -> "moejit::fmt::Q4_K".
+std::string format_trait(GgufBlockFormat f) {
+  std::string name(format_name(f));
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "moejit::fmt::" + name;
+}
+
+// "<Fmt, T, BM, BN, BK, warps, stages" (no closing bracket).
+std::string traits_arguments(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  std::string args = "<";
+  if (is_gguf(spec)) args += format_trait(*spec.format) + ", ";
+  args += element_type(spec.element) + ", " + std::to_string(t.bm) + ", " + std::to_string(t.bn) +
+          ", " + std::to_string(t.bk) + ", " + std::to_string(t.warps) + ", " +
+          std::to_string(t.stages);
+  return args;
+}
+
+std::string main_name_expression(const KernelSpec& spec) {
+  std::string args = traits_arguments(spec);
+  if (spec.const_n > 0 || spec.const_k > 0)
+    args += ", " + std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k);
+  return std::string(is_gguf(spec) ? "&moejit::wmma_gguf_kernel" : "&moejit::wmma_kernel") + args +
+         ">";
+}
+
+constexpr const char* kOffsetsName = "&moejit::expert_offsets_kernel";
+
+std::string spec_text(const KernelSpec& spec) {
+  std::string s(variant_name(spec.variant));
+  if (spec.format) s += ":" + std::string(format_name(*spec.format));
+  return s + ":" + std::string(element_name(spec.element)) + ":" + spec.arch.to_string() + ":" +
+         tile_text(spec.tile);
+}
+
+void require_valid(const KernelSpec& spec) {
+  if (auto err = wmma_codegen::tile_error(spec))
+    throw Error(ErrorCode::InvalidProblem, "kernel " + spec_text(spec) + ": " + *err);
+}
+
+std::optional<std::string> dims_error(const KernelSpec& spec, const ProblemDims& d) {
+  if (d.size_m < 0 || d.size_m > INT_MAX)
+    return "size_m=" + std::to_string(d.size_m) + " must be in [0, 2^31 - 1]";
+  if (d.size_n <= 0 || d.size_n > INT_MAX)
+    return "size_n=" + std::to_string(d.size_n) + " must be in [1, 2^31 - 1]";
+  if (d.size_k <= 0 || d.size_k > INT_MAX)
+    return "size_k=" + std::to_string(d.size_k) + " must be in [1, 2^31 - 1]";
+  if (d.num_experts <= 0 || d.num_experts >= INT_MAX)
+    return "num_experts=" + std::to_string(d.num_experts) + " must be in [1, 2^31 - 2]";
+  if (spec.const_n > 0 && d.size_n != spec.const_n)
+    return "size_n=" + std::to_string(d.size_n) +
+           " differs from the compiled-in n=" + std::to_string(spec.const_n) +
+           " (select a kernel for this N)";
+  if (spec.const_k > 0 && d.size_k != spec.const_k)
+    return "size_k=" + std::to_string(d.size_k) +
+           " differs from the compiled-in k=" + std::to_string(spec.const_k) +
+           " (select a kernel for this K)";
+  if (d.size_k % 8 != 0)
+    return "size_k=" + std::to_string(d.size_k) +
+           " is not a multiple of 8 (the kernels load activation rows in 16-byte chunks)";
+  if (is_gguf(spec) && d.size_k % block_elems(spec) != 0)
+    return "size_k=" + std::to_string(d.size_k) + " is not a multiple of " +
+           std::to_string(block_elems(spec)) + " (the block size of " +
+           std::string(format_name(*spec.format)) + ")";
+  return std::nullopt;
+}
+
+// Streaming multiprocessors of a typical part of each architecture (CTA-count heuristics only).
+int typical_sm_count(const GpuArch& arch) {
+  switch (arch.sm) {
+    case 80:
+      return 108;
+    case 86:
+      return 84;
+    case 87:
+      return 16;
+    case 89:
+      return 128;
+    default:
+      return 132;
+  }
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+std::size_t shared_bytes(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.stages <= 0) return 0;
+  const std::int64_t ld = t.bk + 8;
+  if (!is_gguf(spec))
+    return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);
+  if (!spec.format) return 0;
+  return static_cast<std::size_t>(std::int64_t{t.stages} * t.bm * ld * 2 +
+                                  std::int64_t{t.stages} * t.bn * raw_row_bytes(spec) +
+                                  2 * std::int64_t{t.bn} * ld * 2);
+}
+
+std::optional<std::string> tile_error(const KernelSpec& spec) {
+  if (spec.variant != MoeVariant::Wmma && spec.variant != MoeVariant::WmmaGguf)
+    return std::string(variant_name(spec.variant)) + " is not a tensor-core variant";
+  if (spec.element != ElementKind::F16 && spec.element != ElementKind::Bf16)
+    return std::string(variant_name(spec.variant)) + " needs element f16 or bf16, not " +
+           std::string(element_name(spec.element));
+  if (is_gguf(spec) && (!spec.format || !block_layout(*spec.format).weight_format))
+    return "wmma_gguf needs a GGUF weight format (q4_0 ... q6_k)";
+  if (!is_gguf(spec) && spec.format) return "wmma takes dense weights and no format";
+  if (spec.arch.sm < 80)
+    return spec.arch.to_string() + ": the tensor-core kernels use mma.sync m16n8k16 (" +
+           std::string(element_name(spec.element)) + ") and cp.async, which need sm_80 or newer";
+  const Tile& t = spec.tile;
+  if (t.bm <= 0 || t.bm % 16 != 0)
+    return "BM=" + std::to_string(t.bm) + " is not a positive multiple of 16 (the MMA tile height)";
+  if (t.bn <= 0 || t.bn % 16 != 0)
+    return "BN=" + std::to_string(t.bn) +
+           " is not a positive multiple of 16 (B fragments are loaded for two n8 tiles at once)";
+  const int qk = block_elems(spec);
+  if (!is_gguf(spec)) {
+    if (t.bk <= 0 || t.bk % 16 != 0)
+      return "BK=" + std::to_string(t.bk) + " is not a positive multiple of 16 (the MMA depth)";
+  } else {
+    if (t.bk <= 0 || t.bk % 32 != 0)
+      return "BK=" + std::to_string(t.bk) +
+             " is not a positive multiple of 32 (the 32-element groups of GGUF blocks)";
+    if (t.bk % qk != 0 && qk % t.bk != 0)
+      return "BK=" + std::to_string(t.bk) + " must divide or be a multiple of " +
+             std::to_string(qk) + " (the block size of " + std::string(format_name(*spec.format)) +
+             ")";
+  }
+  if (t.warps < 1 || t.warps > 32)
+    return "warps=" + std::to_string(t.warps) + " must be 1 to 32 (at most 1024 threads per block)";
+  if (t.stages < 2)
+    return "stages=" + std::to_string(t.stages) +
+           " must be at least 2 (the cp.async ring overlaps loads with MMAs)";
+  if (is_gguf(spec) && t.stages < 3)
+    return "stages=" + std::to_string(t.stages) +
+           " must be at least 3 for wmma_gguf (blocks are dequantized one K step ahead)";
+  const int rows = warp_rows(t.bm, t.bn, t.warps);
+  if (rows == 0)
+    return "no warp layout: " + std::to_string(t.warps) + " warps cannot split a " +
+           std::to_string(t.bm) + "x" + std::to_string(t.bn) +
+           " tile into warp tiles that are multiples of 16x16 (need rows * cols = warps with BM "
+           "divisible by 16 * rows and BN by 16 * cols)";
+  const int tm = t.bm / rows;
+  const int tn = t.bn / (t.warps / rows);
+  const int accumulators = (tm / 16) * (tn / 8) * 4;
+  if (accumulators > kMaxAccumulators)
+    return "warp tile " + std::to_string(tm) + "x" + std::to_string(tn) + " needs " +
+           std::to_string(accumulators) + " f32 accumulators per thread (limit " +
+           std::to_string(kMaxAccumulators) + "): use more warps or a smaller tile";
+  const std::size_t smem = wmma_codegen::shared_bytes(spec);
+  const ArchLimits limits = arch_limits(spec.arch);
+  if (smem > static_cast<std::size_t>(limits.max_shared_per_block))
+    return "tile " + tile_text(t) + " needs " + std::to_string(smem) +
+           " bytes of shared memory, more than the " + std::to_string(limits.max_shared_per_block) +
+           " bytes " + spec.arch.to_string() + " allows per block: lower stages, BK, BM or BN";
+  return std::nullopt;
+}
+
+KernelTemplate kernel_template(const KernelSpec& spec) {
+  require_valid(spec);
+  KernelTemplate out;
+  out.includes = {"moe_params.cuh", "expert_offsets.cuh",
+                  is_gguf(spec) ? "wmma_gguf.cuh" : "wmma.cuh"};
+  out.name_expressions = {main_name_expression(spec), kOffsetsName};
+  out.static_asserts = {
+      std::string(is_gguf(spec) ? "moejit::WmmaGgufTraits" : "moejit::WmmaTraits") +
+      traits_arguments(spec) +
+      ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
+  return out;
+}
+
+std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims) {
+  require_valid(spec);
+  if (auto err = dims_error(spec, dims))
+    throw Error(ErrorCode::InvalidProblem, "kernel " + spec_text(spec) + ": " + *err);
+  const Tile& t = spec.tile;
+
+  KernelStep offsets;
+  offsets.name_expression = kOffsetsName;
+  offsets.dims.grid[0] =
+      static_cast<unsigned>(ceil_div(dims.num_experts + 1, std::int64_t{kOffsetsThreads}));
+  offsets.dims.block[0] = kOffsetsThreads;
+
+  const std::int64_t slots =
+      std::max<std::int64_t>(1, tile_slot_count(dims.size_m, dims.num_experts, t.bm));
+  if (slots > kMaxGridX)
+    throw Error(ErrorCode::InvalidProblem,
+                "kernel " + spec_text(spec) + ": " + std::to_string(slots) +
+                    " m-tile slots exceed the grid's x limit (2^31 - 1); use a larger BM");
+  const std::int64_t n_tiles = ceil_div(dims.size_n, t.bn);
+  const std::int64_t grid_y = std::min(n_tiles, kMaxGridYZ);
+  const std::int64_t grid_z = ceil_div(n_tiles, grid_y);
+  if (grid_z > kMaxGridYZ)
+    throw Error(ErrorCode::InvalidProblem, "kernel " + spec_text(spec) +
+                                               ": size_n=" + std::to_string(dims.size_n) +
+                                               " needs more n-tiles than the grid holds");
+  KernelStep main;
+  main.name_expression = main_name_expression(spec);
+  main.dims.grid[0] = static_cast<unsigned>(slots);
+  main.dims.grid[1] = static_cast<unsigned>(grid_y);
+  main.dims.grid[2] = static_cast<unsigned>(grid_z);
+  main.dims.block[0] = static_cast<unsigned>(t.warps * 32);
+  main.dims.shared_bytes = static_cast<unsigned>(wmma_codegen::shared_bytes(spec));
+  return {offsets, main};
+}
+
+WorkspaceLayout workspace_layout(const KernelSpec& spec, const ProblemDims& dims) {
+  if (dims.num_experts <= 0 || dims.num_experts >= INT_MAX)
+    throw Error(ErrorCode::InvalidProblem, "kernel " + spec_text(spec) +
+                                               ": num_experts=" + std::to_string(dims.num_experts) +
+                                               " must be in [1, 2^31 - 2]");
+  WorkspaceLayout w;
+  w.offsets_offset = 0;
+  w.offsets_bytes = static_cast<std::size_t>(dims.num_experts + 1) * sizeof(std::int32_t);
+  w.q8_offset = 0;
+  w.q8_bytes = 0;
+  w.total = static_cast<std::size_t>(
+      ceil_div(static_cast<std::int64_t>(w.offsets_bytes), kWorkspaceAlign) * kWorkspaceAlign);
+  return w;
+}
+
+Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, GpuArch arch,
+                  const ProblemDims& dims, bool is_prefill) {
+  KernelSpec spec;
+  spec.variant = format ? MoeVariant::WmmaGguf : MoeVariant::Wmma;
+  spec.format = format;
+  spec.element = element == ElementKind::Bf16 ? ElementKind::Bf16 : ElementKind::F16;
+  spec.arch = arch;
+
+  // Rows per touched expert decide the m-tile height: the average plus two standard deviations of
+  // a random routing, so that most segments fit one m-tile (every m-tile streams the expert's
+  // weights once). Tiles from a sweep on an H100 (Mixtral-8x7B and Qwen3-30B-A3B shapes).
+  const std::int64_t experts = std::max<std::int64_t>(1, dims.num_experts);
+  const std::int64_t active = dims.size_m > 0 ? std::min(experts, dims.size_m) : experts;
+  const double average = dims.size_m > 0
+                             ? static_cast<double>(dims.size_m) / static_cast<double>(active)
+                             : (is_prefill ? 32.0 : 1.0);
+  const double rows = average + 2.0 * std::sqrt(average);
+  const int sms = typical_sm_count(arch);
+  const std::int64_t n = std::max<std::int64_t>(1, dims.size_n);
+
+  Tile& t = spec.tile;
+  if (!is_prefill || rows <= 16.0) {
+    // Decode: weight streaming with deep K steps; narrow n-tiles when few experts are touched.
+    t = format ? Tile{16, 64, 64, 4, 3} : Tile{16, 64, 128, 4, 4};
+    if (active * ceil_div(n, 64) < 4 * sms)
+      t = format ? Tile{16, 32, 64, 2, 3} : Tile{16, 32, 128, 2, 6};
+  } else if (rows <= 32.0) {
+    t = format ? Tile{32, 64, 64, 4, 3} : Tile{32, 64, 64, 4, 4};
+  } else if (rows <= 64.0) {
+    t = format ? Tile{64, 64, 64, 8, 3} : Tile{64, 64, 64, 4, 4};
+  } else {
+    t = format ? Tile{128, 64, 64, 8, 3} : Tile{128, 128, 64, 8, 2};
+  }
+  if (is_prefill && rows > 16.0 && t.bn > 64 &&
+      active * ceil_div(static_cast<std::int64_t>(rows), t.bm) * ceil_div(n, t.bn) < sms)
+    t.bn = 64;
+
+  // Shrink to the architecture's shared memory: stages first, then BK (k-quants keep 64), then
+  // BN, then BM.
+  const std::size_t limit = static_cast<std::size_t>(arch_limits(arch).max_shared_per_block);
+  const int min_bk = format && block_layout(*format).block_elems == 256 ? 64 : 32;
+  while (wmma_codegen::shared_bytes(spec) > limit) {
+    if (t.stages > (format ? 3 : 2))
+      --t.stages;
+    else if (t.bk > min_bk)
+      t.bk /= 2;
+    else if (t.bn > 32)
+      t.bn /= 2;
+    else if (t.bm > 16)
+      t.bm /= 2;
+    else if (t.bk > 32)
+      t.bk /= 2;
+    else
+      break;
+  }
+  // Keep the warp layout valid after shrinking (a 16x32 tile holds at most 2 warps).
+  while (t.warps > 1 && warp_rows(t.bm, t.bn, t.warps) == 0) t.warps /= 2;
+  return t;
+}
+
+}  // namespace moejit::wmma_codegen

@@ -1,0 +1,67 @@
+// quantize_q8_1_kernel: the first launch of a ScalarGguf call. Quantizes the f32 activation rows
+// into q8_1 blocks in the workspace, bit for bit as the CPU reference (moejit::quantize_q8_1).
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include "formats/blocks.cuh"
+#include "moe_params.cuh"
+
+namespace moejit {
+
+// Reads p.activations (f32 [input_rows, size_k], row-major) and writes p.act_q8
+// (gguf::BlockQ8_1 [input_rows, size_k / 32]). Per block of 32 values x:
+//   amax = max |x|;  d = amax / 127;  id = d != 0 ? 1 / d : 0;  q = (int8) roundf(x * id);
+//   block.d = half_rn(d);  block.s = half_rn(d * f32(sum of q)).
+// Every operation is one IEEE f32 operation written with an explicit _rn intrinsic, so no FMA
+// contraction can change a bit.
+//
+// Thread roles: each warp quantizes one block at a time, lane l owning value l of the block
+// (a coalesced 128-byte read); warps grid-stride over all input_rows * size_k / 32 blocks in
+// row-major order (64-bit indices). Lane 0 stores the d/s word, lanes 0, 4, .., 28 store one
+// packed word of four q values each. No shared memory, no barriers; any grid and any block size
+// that is a multiple of 32 works (the launch plan uses 256 threads).
+//
+// Preconditions: size_k % 32 == 0; p.act_q8 4-byte aligned (the workspace is 256-byte aligned);
+// compiled with IEEE division and denormals (NVRTC's defaults; not with -ftz=true or
+// --use_fast_math), which the bit-exact match relies on. As in the CPU reference, amax ignores
+// NaN and a NaN value quantizes to 0 (the float-to-int conversion saturates and maps NaN to 0).
+__global__ void quantize_q8_1_kernel(MoeParams p) {
+  const unsigned kFull = 0xFFFFFFFFu;
+  const int lane = static_cast<int>(threadIdx.x & 31u);
+  const long long warps_per_cta = blockDim.x >> 5;
+  const long long warp_stride = static_cast<long long>(gridDim.x) * warps_per_cta;
+  const long long total =
+      static_cast<long long>(p.input_rows) * static_cast<long long>(p.size_k / 32);
+  const float* x = static_cast<const float*>(p.activations);
+  unsigned* out = static_cast<unsigned*>(p.act_q8);
+
+  for (long long blk = static_cast<long long>(blockIdx.x) * warps_per_cta + (threadIdx.x >> 5);
+       blk < total; blk += warp_stride) {
+    // size_k is a whole number of blocks, so block blk holds values [32 blk, 32 blk + 32).
+    const float v = x[blk * 32 + lane];
+    float amax = fabsf(v);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(kFull, amax, o));
+    const float d = __fdiv_rn(amax, 127.0f);
+    const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
+    const int q = static_cast<int>(roundf(__fmul_rn(v, id)));
+    int sum = q;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(kFull, sum, o);
+
+    const unsigned b0 = static_cast<unsigned>(q) & 0xFFu;
+    const unsigned b1 = __shfl_down_sync(kFull, b0, 1);
+    const unsigned b2 = __shfl_down_sync(kFull, b0, 2);
+    const unsigned b3 = __shfl_down_sync(kFull, b0, 3);
+    unsigned* dst = out + blk * 9;  // 36-byte blocks
+    if (lane == 0) {
+      const unsigned dh = __half_as_ushort(__float2half_rn(d));
+      const unsigned sh = __half_as_ushort(__float2half_rn(__fmul_rn(d, static_cast<float>(sum))));
+      dst[0] = dh | (sh << 16);
+    }
+    if ((lane & 3) == 0) dst[1 + (lane >> 2)] = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+  }
+}
+
+}  // namespace moejit

@@ -1,0 +1,112 @@
+// Cooperative cp.async loaders of the tensor-core kernels: a row tile of 16-bit elements whose rows
+// come from arbitrary global addresses (gathered activation rows, or weight rows), and the raw GGUF
+// block bytes of weight rows.
+#pragma once
+
+#include "tc/ptx.cuh"
+
+namespace moejit {
+namespace tc {
+
+// Loads kRows x kBK elements of T into a shared tile [kRows][kLd] (kLd >= kBK, kLd % 8 == 0), in
+// 16-byte chunks: chunk c of the tile is row c / (kBK / 8), elements (c % (kBK / 8)) * 8 .. + 8.
+// Thread tid owns chunks tid, tid + kThreads, ... for every K step, so it keeps the global base
+// address of each of its rows in registers (null: the row is padding and reads as zeros).
+// Columns at or past K read as zeros; K % 8 == 0 is required so a chunk is never partial.
+template <class T, int kRows, int kBK, int kLd, int kThreads>
+struct RowTileLoader {
+  static_assert(kBK % 8 == 0 && kLd % 8 == 0 && kLd >= kBK, "16-byte chunks");
+  static constexpr int kChunksPerRow = kBK / 8;
+  static constexpr int kChunks = kRows * kChunksPerRow;
+  static constexpr int kIters = (kChunks + kThreads - 1) / kThreads;
+
+  const T* rows[kIters];
+
+  // row_address(r) returns the global address of element 0 of tile row r, or nullptr.
+  template <class RowAddress>
+  __device__ __forceinline__ void init(int tid, RowAddress row_address) {
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int c = tid + it * kThreads;
+      rows[it] =
+          (kChunks % kThreads == 0 || c < kChunks) ? row_address(c / kChunksPerRow) : nullptr;
+    }
+  }
+
+  // Issues the copies of columns [k0, k0 + kBK) into `tile`; `fallback` is any valid global
+  // address (it is passed, with a zero byte count, for padding chunks).
+  __device__ __forceinline__ void load(T* tile, int k0, int size_k, int tid,
+                                       const void* fallback) const {
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int c = tid + it * kThreads;
+      if (kChunks % kThreads == 0 || c < kChunks) {
+        const int r = c / kChunksPerRow;
+        const int col = (c % kChunksPerRow) * 8;
+        const bool ok = rows[it] != nullptr && k0 + col < size_k;
+        cp_async16(tile + r * kLd + col,
+                   ok ? static_cast<const void*>(rows[it] + k0 + col) : fallback, ok ? 16 : 0);
+      }
+    }
+  }
+};
+
+// Loads the raw GGUF bytes of kRows weight rows for one K step into a shared staging area of
+// kRowBytes per row. The bytes of a row are [s, s + len) with s = row + first_block * block_bytes;
+// they are copied as the 16-byte-aligned chunks covering them, starting at s & ~15, so the block
+// data of the row begins at offset (s & 15) of its staging row. The final chunk copies only the
+// bytes below s + len (cp.async zero-fills the rest); bytes before s in the first chunk belong to
+// the same weight tensor when its base address is 16-byte aligned (a precondition). A chunk whose
+// 16 bytes would reach past `limit` (the end of the weight tensor) is copied with 2-byte loads
+// instead, so that no access, not even the nominal 16 bytes of a shortened cp.async, leaves the
+// tensor. Rows with a null address are not touched.
+template <int kRows, int kChunksPerRow, int kThreads>
+struct RawRowLoader {
+  static constexpr int kRowBytes = kChunksPerRow * 16;
+  static constexpr int kChunks = kRows * kChunksPerRow;
+  static constexpr int kIters = (kChunks + kThreads - 1) / kThreads;
+
+  const unsigned char* rows[kIters];
+
+  template <class RowAddress>
+  __device__ __forceinline__ void init(int tid, RowAddress row_address) {
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int c = tid + it * kThreads;
+      rows[it] =
+          (kChunks % kThreads == 0 || c < kChunks) ? row_address(c / kChunksPerRow) : nullptr;
+    }
+  }
+
+  // first_byte: offset of the K step's first block in a row; len: bytes of the step's blocks
+  // (even, at most kRowBytes - 15); limit: one past the last byte of the weight tensor.
+  __device__ __forceinline__ void load(unsigned char* stage, long long first_byte, int len, int tid,
+                                       unsigned long long limit) const {
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int c = tid + it * kThreads;
+      if ((kChunks % kThreads == 0 || c < kChunks) && rows[it] != nullptr) {
+        const int r = c / kChunksPerRow;
+        const int ch = c % kChunksPerRow;
+        const unsigned char* s = rows[it] + first_byte;
+        const unsigned long long s_addr = reinterpret_cast<unsigned long long>(s);
+        const unsigned char* chunk = s - (s_addr & 15ull) + ch * 16;
+        const long long left = (s + len) - chunk;
+        if (left > 0) {
+          const int bytes = left < 16 ? static_cast<int>(left) : 16;
+          unsigned char* dst = stage + r * kRowBytes + ch * 16;
+          if (reinterpret_cast<unsigned long long>(chunk) + 16 <= limit) {
+            cp_async16(dst, chunk, bytes);
+          } else {
+            for (int b = 0; b < bytes; b += 2)
+              *reinterpret_cast<unsigned short*>(dst + b) =
+                  *reinterpret_cast<const unsigned short*>(chunk + b);
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace tc
+}  // namespace moejit

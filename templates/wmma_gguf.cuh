@@ -1,0 +1,222 @@
+// WmmaGguf variant: f16/bf16 activations x GGUF weights dequantized (exactly, in f32, then rounded
+// to T) into shared memory, tensor cores with f32 accumulation, f32 output:
+// out[p, n] = s * sum_k A[in_row, k] * T(dequant(W[e, n, k])).
+//
+// Kernel: moejit::wmma_gguf_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN = 0, kConstK = 0>
+//   Fmt      a moejit::fmt trait (Q4_0 ... Q6_K, formats/dequant.cuh)
+//   T        __half or __nv_bfloat16 (activations, and the type weights are dequantized to)
+//   BM x BN  CTA tile: BM entries of one expert's segment x BN output columns
+//   BK       K step, a multiple of 32; for k-quants (256-element blocks) a divisor or a multiple
+//            of 256. A step covers max(1, BK / qk) whole blocks per weight row; with BK < 256 a
+//            step stages the whole super-block holding its BK elements.
+//   kWarps, kConstN, kConstK: as for wmma_kernel (wmma.cuh); kStages >= 3 ring stages.
+// Grid, block and launch order: as wmma_kernel; dynamic shared memory WmmaGgufTraits::kSmemBytes.
+//
+// Thread roles per K step kt: all threads issue the cp.async copies of step kt + kStages - 1 (the
+// gathered activation rows and the raw block bytes of weight rows n0..n0+BN), then dequantize the
+// staged blocks of step kt + 1 into one of two T tiles (task c: row c / (BK / 8), 8-element group
+// c % (BK / 8)), then each warp runs ldmatrix + mma.sync on step kt's A slot and the other T tile.
+// Shared memory: kStages x A stage [BM][BK + 8] T, kStages x raw stage [BN][kRawRowBytes] bytes
+// (16-byte chunks starting at the row's block address rounded down to 16), 2 x B tile
+// [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's copies, publishes
+// them and B tile kt % 2, and frees ring slot (kt - 1) % kStages (refilled right after) and B tile
+// (kt + 1) % 2 (rewritten right after); hence kStages >= 3.
+// Preconditions (checked by the planner): K % qk == 0 and K % 8 == 0; activations and weights
+// 16-byte aligned, output 8-byte aligned; expert_ids sorted ascending (entries outside [0, E)
+// and pair ids outside [0, num_pairs) are skipped). Weight strides may be any multiple of 2; no
+// byte past the last row of the last expert is read.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "formats/dequant.cuh"
+#include "moe_params.cuh"
+#include "tc/epilogue.cuh"
+#include "tc/ptx.cuh"
+#include "tc/tile_loader.cuh"
+#include "tc/tile_map.cuh"
+#include "tc/warp_mma.cuh"
+
+namespace moejit {
+
+template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages>
+struct WmmaGgufTraits {
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kLd = BK + 8;
+  static constexpr int kQk = Fmt::kBlockElems;
+  static constexpr int kBlocksPerStep = BK >= kQk ? BK / kQk : 1;
+  static constexpr int kStepBytes = kBlocksPerStep * Fmt::kBlockBytes;
+  // 16-byte chunks covering kStepBytes bytes that start at any even offset inside a chunk.
+  static constexpr int kRawChunks = (kStepBytes + 30) / 16;
+  static constexpr int kRawRowBytes = kRawChunks * 16;
+  static constexpr int kWarpsM = tc::warp_rows(BM, BN, kWarps);
+  static constexpr int kWarpsN = kWarpsM > 0 ? kWarps / kWarpsM : 1;
+  static constexpr int kWarpTileM = kWarpsM > 0 ? BM / kWarpsM : 16;
+  static constexpr int kWarpTileN = BN / kWarpsN;
+  static constexpr int kMT = kWarpTileM / 16;
+  static constexpr int kNT = kWarpTileN / 8;
+  static constexpr int kStageA = BM * kLd;             // elements
+  static constexpr int kStageRaw = BN * kRawRowBytes;  // bytes
+  static constexpr int kTileB = BN * kLd;              // elements
+  static constexpr int kSmemBytes = kStages * kStageA * 2 + kStages * kStageRaw + 2 * kTileB * 2;
+
+  static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
+  static_assert(BM % 16 == 0 && BN % 16 == 0, "BM and BN are multiples of 16");
+  static_assert(BK % 32 == 0 && BK > 0, "BK is a multiple of 32");
+  static_assert(BK % kQk == 0 || kQk % BK == 0, "BK divides, or is a multiple of, the block size");
+  static_assert(kWarps >= 1 && kWarps <= 32, "1 to 32 warps");
+  static_assert(kStages >= 3, "dequantization runs one step ahead: at least 3 ring stages");
+  static_assert(kWarpsM > 0, "no warp layout: BM/16 and BN/16 must split over the warps");
+  static_assert(kMT * kNT * 4 <= 128, "warp tile too large (accumulators exceed 128 registers)");
+};
+
+template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, int kConstN = 0,
+          int kConstK = 0>
+__global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
+  using Tr = WmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages>;
+  using Block = typename Fmt::Block;
+  constexpr int kQk = Tr::kQk;
+  constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
+  constexpr int kDequantTasks = BN * kGroups;
+  constexpr int kDequantIters = (kDequantTasks + Tr::kThreads - 1) / Tr::kThreads;
+  const int size_n = kConstN > 0 ? kConstN : p.size_n;
+  const int size_k = kConstK > 0 ? kConstK : p.size_k;
+
+  const tc::MTile tile = tc::map_m_tile<BM>(p, blockIdx.x);
+  const long long n_tile = tc::n_tile_index();
+  // Whole-CTA exits, before any barrier.
+  if (tile.expert < 0 || n_tile * BN >= size_n) return;
+  const int n0 = static_cast<int>(n_tile) * BN;
+
+  extern __shared__ __align__(16) unsigned char moejit_smem[];
+  T* smem_a = reinterpret_cast<T*>(moejit_smem);
+  unsigned char* smem_raw = moejit_smem + kStages * Tr::kStageA * 2;
+  T* smem_b = reinterpret_cast<T*>(smem_raw + kStages * Tr::kStageRaw);
+
+  const int tid = threadIdx.x;
+  const int lane = tid & 31;
+  const int warp = tid >> 5;
+  const int warp_m = warp / Tr::kWarpsN;
+  const int warp_n = warp % Tr::kWarpsN;
+
+  const T* act = static_cast<const T*>(p.activations);
+  const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
+                                  static_cast<long long>(tile.expert) * p.weight_expert_stride;
+  const int k_blocks = size_k / kQk;  // blocks per weight row
+  // One past the last byte of the weight tensor (the last row of the last expert).
+  const unsigned long long weights_end =
+      reinterpret_cast<unsigned long long>(p.weights) +
+      static_cast<unsigned long long>(p.num_experts - 1) * p.weight_expert_stride +
+      static_cast<unsigned long long>(size_n - 1) * p.weight_row_stride +
+      static_cast<unsigned long long>(k_blocks) * Fmt::kBlockBytes;
+
+  tc::RowTileLoader<T, BM, BK, Tr::kLd, Tr::kThreads> a_loader;
+  a_loader.init(tid, [&](int r) -> const T* {
+    const int entry = tile.begin + r;
+    if (entry >= tile.end) return nullptr;
+    const int pair_id = p.sorted_ids[entry];
+    if (pair_id < 0 || pair_id >= p.num_pairs) return nullptr;
+    const int in_row =
+        p.topk_weights != nullptr ? pair_id : (p.top_k > 0 ? pair_id / p.top_k : pair_id);
+    if (in_row >= p.input_rows) return nullptr;
+    return act + static_cast<long long>(in_row) * size_k;
+  });
+  tc::RawRowLoader<BN, Tr::kRawChunks, Tr::kThreads> w_loader;
+  w_loader.init(tid, [&](int r) -> const unsigned char* {
+    const int n = n0 + r;
+    if (n >= size_n) return nullptr;
+    return expert_w + static_cast<long long>(n) * p.weight_row_stride;
+  });
+
+  // Weight row n's address modulo 16 (its staged bytes start at that offset of a staging row).
+  const unsigned long long expert_w_addr = reinterpret_cast<unsigned long long>(expert_w);
+  auto row_misalign = [&](int n) {
+    return static_cast<int>(
+        (expert_w_addr + static_cast<unsigned long long>(n) *
+                             static_cast<unsigned long long>(p.weight_row_stride)) &
+        15ull);
+  };
+
+  // Step kt covers elements [kt*BK, kt*BK + BK): blocks from first_block(kt), of which
+  // valid_blocks(kt) lie inside the row (fewer only in a last partial step when BK > qk).
+  auto first_block = [&](int kt) {
+    return static_cast<int>((static_cast<long long>(kt) * BK) / kQk);
+  };
+  auto valid_blocks = [&](int kt) {
+    const int left = k_blocks - first_block(kt);
+    return left < Tr::kBlocksPerStep ? left : Tr::kBlocksPerStep;
+  };
+  auto issue_step = [&](int kt, int slot) {
+    a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid, p.activations);
+    w_loader.load(smem_raw + slot * Tr::kStageRaw,
+                  static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
+                  valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
+  };
+
+  // Dequantizes step kt's staged blocks into the T tile dst (zeros past N and past K).
+  auto dequantize_step = [&](int kt, T* dst) {
+    const unsigned char* raw = smem_raw + (kt % kStages) * Tr::kStageRaw;
+    const int k0 = kt * BK;
+    const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
+    const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
+#pragma unroll 4
+    for (int it = 0; it < kDequantIters; ++it) {
+      const int c = tid + it * Tr::kThreads;
+      if (kDequantTasks % Tr::kThreads == 0 || c < kDequantTasks) {
+        const int r = c / kGroups;
+        const int g = c % kGroups;
+        uint4 packed = make_uint4(0u, 0u, 0u, 0u);
+        if (n0 + r < size_n && k0 + g * 8 < size_k) {
+          const int e_off = elem_offset + g * 8;
+          const int row_offset = static_cast<int>((row_misalign(n0 + r) + step_first_byte) & 15);
+          const Block* block = reinterpret_cast<const Block*>(
+              raw + r * Tr::kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes);
+          float y[8];
+          Fmt::dequantize8(*block, e_off % kQk, y);
+          packed.x = tc::Convert<T>::pack2(y[0], y[1]);
+          packed.y = tc::Convert<T>::pack2(y[2], y[3]);
+          packed.z = tc::Convert<T>::pack2(y[4], y[5]);
+          packed.w = tc::Convert<T>::pack2(y[6], y[7]);
+        }
+        *reinterpret_cast<uint4*>(dst + r * Tr::kLd + g * 8) = packed;
+      }
+    }
+  };
+
+  const int k_steps = (size_k + BK - 1) / BK;
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < k_steps) issue_step(s, s);
+    tc::cp_async_commit();
+  }
+  // Step 0 is dequantized before the loop; step kt + 1 while step kt runs its MMAs.
+  tc::cp_async_wait<kStages - 2>();
+  __syncthreads();
+  dequantize_step(0, smem_b);
+
+  tc::WarpAccumulators<Tr::kMT, Tr::kNT> acc;
+  acc.zero();
+  const int live_rows = (tile.end - tile.begin) - warp_m * Tr::kWarpTileM;
+  const T* warp_a = smem_a + warp_m * Tr::kWarpTileM * Tr::kLd;
+  const int warp_b_offset = warp_n * Tr::kWarpTileN * Tr::kLd;
+
+  for (int kt = 0; kt < k_steps; ++kt) {
+    // This thread's copies of step kt + 1 have landed; the barrier publishes everyone's, and the
+    // B tile of step kt, and frees ring slot (kt - 1) % kStages and B tile (kt + 1) % 2.
+    tc::cp_async_wait<kStages - 3>();
+    __syncthreads();
+    const int next = kt + kStages - 1;
+    if (next < k_steps) issue_step(next, next % kStages);
+    tc::cp_async_commit();
+    if (kt + 1 < k_steps) dequantize_step(kt + 1, smem_b + ((kt + 1) & 1) * Tr::kTileB);
+    tc::warp_mma_k_step<T, Tr::kMT, Tr::kNT, BK, Tr::kLd>(
+        acc, warp_a + (kt % kStages) * Tr::kStageA, smem_b + (kt & 1) * Tr::kTileB + warp_b_offset,
+        lane, live_rows);
+  }
+
+  tc::store_warp_tile<float>(p, acc, tile.begin, tile.end, warp_m * Tr::kWarpTileM,
+                             n0 + warp_n * Tr::kWarpTileN, size_n, lane);
+}
+
+}  // namespace moejit

@@ -1,0 +1,361 @@
+// The Wmma / WmmaGguf codegen half: launch plans that cover every m-tile and n-tile, grid limits,
+// workspace layout, shared-memory formula, tile rules and their messages, default tiles.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <climits>
+#include <random>
+#include <vector>
+
+#include "codegen/arch_limits.hpp"
+#include "codegen/variant_templates.hpp"
+#include "moejit/error.hpp"
+
+namespace moejit {
+namespace {
+
+namespace wc = wmma_codegen;
+
+KernelSpec wmma_spec(Tile tile, ElementKind element = ElementKind::Bf16, int sm = 90) {
+  KernelSpec s;
+  s.variant = MoeVariant::Wmma;
+  s.element = element;
+  s.tile = tile;
+  s.arch = GpuArch{sm, false};
+  return s;
+}
+
+KernelSpec gguf_spec(GgufBlockFormat f, Tile tile, ElementKind element = ElementKind::F16,
+                     int sm = 90) {
+  KernelSpec s = wmma_spec(tile, element, sm);
+  s.variant = MoeVariant::WmmaGguf;
+  s.format = f;
+  return s;
+}
+
+ProblemDims dims_of(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t e) {
+  return ProblemDims{m, n, k, e, m, m};
+}
+
+// The device side of the launch: offsets as expert_offsets_kernel writes them, and the m-tile of
+// each grid slot as moejit::tc::map_m_tile (templates/tc/tile_map.cuh) computes it.
+std::vector<int> offsets_of(const std::vector<int>& ids, int experts) {
+  std::vector<int> off(experts + 1);
+  for (int e = 0; e <= experts; ++e)
+    off[e] = static_cast<int>(std::lower_bound(ids.begin(), ids.end(), e) - ids.begin());
+  return off;
+}
+
+struct MTile {
+  int begin = 0, end = 0, expert = -1;
+};
+
+int m_tile_height(int count, int bm) {
+  const int tiles = (count + bm - 1) / bm;
+  const int height = (count + tiles - 1) / tiles;
+  return (height + 15) / 16 * 16;
+}
+
+MTile map_m_tile(const std::vector<int>& ids, const std::vector<int>& off, int experts, int bm,
+                 long long slot) {
+  const int m = static_cast<int>(ids.size());
+  MTile t;
+  if (m <= 0) return t;
+  if (m <= experts + m / bm) {
+    if (slot >= m) return t;
+    const int i = static_cast<int>(slot);
+    const int e = ids[i];
+    if (e < 0 || e >= experts) return t;
+    const int seg_end = std::min(off[e + 1], m);
+    if (i < off[e] || i >= seg_end) return t;
+    const int height = m_tile_height(seg_end - off[e], bm);
+    if ((i - off[e]) % height != 0) return t;
+    return MTile{i, std::min(i + height, seg_end), e};
+  }
+  int lo = -1, hi = experts - 1;
+  while (lo < hi) {
+    const int mid = hi - (hi - lo) / 2;
+    if (static_cast<long long>(mid) + off[mid] / bm <= slot)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  if (lo < 0) return t;
+  const int seg_end = std::min(off[lo + 1], m);
+  const int count = seg_end - off[lo];
+  const long long index = slot - (static_cast<long long>(lo) + off[lo] / bm);
+  if (count <= 0 || index >= (count + bm - 1) / bm) return t;
+  const int height = m_tile_height(count, bm);
+  const long long begin = off[lo] + index * height;
+  if (begin >= seg_end) return t;
+  return MTile{static_cast<int>(begin),
+               static_cast<int>(std::min<long long>(begin + height, seg_end)), lo};
+}
+
+// Sorted expert ids with `invalid` entries below 0 and above E - 1, skewed segment sizes.
+std::vector<int> sorted_ids(int m, int experts, int invalid, std::mt19937& rng) {
+  std::vector<int> ids;
+  std::uniform_int_distribution<int> any(0, experts - 1);
+  for (int i = 0; i < m; ++i) ids.push_back(rng() % 4 == 0 ? 0 : any(rng));
+  for (int i = 0; i < invalid; ++i) {
+    ids.push_back(-1 - i);
+    ids.push_back(experts + i);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// Every entry of every valid segment is covered by exactly one slot's tile, tiles hold at most BM
+// entries of one expert, the tiles of a segment have equal heights (but the last), and invalid
+// entries are never covered.
+void expect_slots_cover_entries(const std::vector<int>& ids, int experts, const KernelSpec& spec) {
+  const int m = static_cast<int>(ids.size());
+  const auto plan = wc::launch_plan(spec, dims_of(m, 64, 64, experts));
+  ASSERT_EQ(plan.size(), 2u);
+  const std::vector<int> off = offsets_of(ids, experts);
+  std::vector<int> covered(m, 0);
+  for (long long s = 0; s < plan[1].dims.grid[0]; ++s) {
+    const MTile t = map_m_tile(ids, off, experts, spec.tile.bm, s);
+    if (t.expert < 0) continue;
+    ASSERT_LE(t.end - t.begin, spec.tile.bm);
+    const int count = std::min(off[t.expert + 1], m) - off[t.expert];
+    const int tiles = (count + spec.tile.bm - 1) / spec.tile.bm;
+    if (t.end < std::min(off[t.expert + 1], m)) {
+      ASSERT_EQ(t.end - t.begin, m_tile_height(count, spec.tile.bm));
+      ASSERT_LT(t.end - t.begin, (count + tiles - 1) / tiles + 16);
+    }
+    for (int i = t.begin; i < t.end; ++i) {
+      ASSERT_EQ(ids[i], t.expert) << "slot " << s;
+      ++covered[i];
+    }
+  }
+  for (int i = 0; i < m; ++i)
+    EXPECT_EQ(covered[i], ids[i] >= 0 && ids[i] < experts ? 1 : 0) << "entry " << i;
+}
+
+TEST(WmmaLaunchPlan, SlotsCoverEveryMTileWithTileMapping) {
+  std::mt19937 rng(7);
+  for (int bm : {16, 32, 64, 128})
+    for (int experts : {1, 3, 8, 128}) {
+      const auto ids = sorted_ids(3000, experts, 3, rng);
+      expect_slots_cover_entries(ids, experts, wmma_spec(Tile{bm, 64, 32, 4, 3}));
+    }
+}
+
+TEST(WmmaLaunchPlan, SlotsCoverEveryEntryWithEntryMapping) {
+  std::mt19937 rng(11);
+  // Few entries over many experts: one slot per entry.
+  for (int m : {1, 5, 12, 64}) {
+    const auto ids = sorted_ids(m, 4096, 1, rng);
+    const KernelSpec spec = wmma_spec(Tile{16, 128, 64, 4, 4});
+    EXPECT_EQ(wc::launch_plan(spec, dims_of(ids.size(), 64, 64, 4096))[1].dims.grid[0], ids.size());
+    expect_slots_cover_entries(ids, 4096, spec);
+  }
+}
+
+TEST(WmmaLaunchPlan, EveryNTileIsLaunched) {
+  for (std::int64_t n : {1, 15, 16, 17, 200, 14336}) {
+    const KernelSpec spec = wmma_spec(Tile{16, 16, 32, 1, 2});
+    const auto step = wc::launch_plan(spec, dims_of(8, n, 64, 4))[1];
+    const std::int64_t tiles = (n + 15) / 16;
+    EXPECT_GE(std::int64_t{step.dims.grid[1]} * step.dims.grid[2], tiles);
+    EXPECT_LT(std::int64_t{step.dims.grid[1]} * (step.dims.grid[2] - 1), tiles);
+  }
+  // Past 65535 n-tiles the grid continues in z.
+  const auto big =
+      wc::launch_plan(wmma_spec(Tile{16, 16, 32, 1, 2}), dims_of(8, 65536 * 16, 64, 4));
+  EXPECT_EQ(big[1].dims.grid[1], 65535u);
+  EXPECT_EQ(big[1].dims.grid[2], 2u);
+}
+
+TEST(WmmaLaunchPlan, OffsetsKernelFirstThenMain) {
+  const KernelSpec spec = gguf_spec(GgufBlockFormat::Q4_K, Tile{64, 64, 128, 4, 3});
+  const auto plan = wc::launch_plan(spec, dims_of(1024, 768, 2048, 128));
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].name_expression, "&moejit::expert_offsets_kernel");
+  EXPECT_EQ(plan[0].dims.block[0], 256u);
+  EXPECT_EQ(plan[0].dims.shared_bytes, 0u);
+  EXPECT_GE(std::int64_t{plan[0].dims.grid[0]} * 256, 129);
+  EXPECT_EQ(plan[1].name_expression,
+            "&moejit::wmma_gguf_kernel<moejit::fmt::Q4_K, __half, 64, 64, 128, 4, 3>");
+  EXPECT_EQ(plan[1].dims.block[0], 128u);
+  EXPECT_EQ(plan[1].dims.shared_bytes, wc::shared_bytes(spec));
+  EXPECT_EQ(plan[1].dims.grid[1], 12u);
+}
+
+TEST(WmmaLaunchPlan, GridLimitsAtLargestProblems) {
+  for (int bm : {16, 64, 128}) {
+    const KernelSpec spec = wmma_spec(Tile{bm, 128, 32, 4, 3});
+    const auto plan = wc::launch_plan(spec, dims_of(1048576, 14336, 4096, 4096));
+    EXPECT_GE(std::int64_t{plan[0].dims.grid[0]} * plan[0].dims.block[0], 4097);
+    // Tile mapping: E + M / BM slots, all on x (which allows 2^31 - 1).
+    EXPECT_EQ(plan[1].dims.grid[0], 4096u + 1048576u / bm);
+    EXPECT_LE(plan[1].dims.grid[1], 65535u);
+    EXPECT_LE(plan[1].dims.grid[2], 65535u);
+    EXPECT_EQ(plan[1].dims.grid[1], 14336u / 128);
+  }
+  // No entries: one slot that exits.
+  EXPECT_EQ(
+      wc::launch_plan(wmma_spec(Tile{64, 64, 32, 4, 3}), dims_of(0, 64, 64, 8))[1].dims.grid[0],
+      1u);
+}
+
+TEST(WmmaLaunchPlan, RejectsProblemsTheKernelCannotRun) {
+  const KernelSpec dense = wmma_spec(Tile{64, 64, 32, 4, 3});
+  EXPECT_THROW(wc::launch_plan(dense, dims_of(8, 64, 100, 4)), Error);  // K % 8
+  const KernelSpec q4k = gguf_spec(GgufBlockFormat::Q4_K, Tile{64, 64, 64, 4, 3});
+  try {
+    wc::launch_plan(q4k, dims_of(8, 64, 128, 4));
+    FAIL() << "K not a multiple of 256 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidProblem);
+    EXPECT_NE(std::string(e.what()).find("multiple of 256"), std::string::npos) << e.what();
+  }
+  KernelSpec fixed = dense;
+  fixed.const_k = 4096;
+  EXPECT_THROW(wc::launch_plan(fixed, dims_of(8, 64, 2048, 4)), Error);
+  EXPECT_NO_THROW(wc::launch_plan(fixed, dims_of(8, 64, 4096, 4)));
+  EXPECT_THROW(wc::launch_plan(dense, dims_of(-1, 64, 64, 4)), Error);
+  EXPECT_THROW(wc::launch_plan(dense, dims_of(8, 64, 64, 0)), Error);
+  EXPECT_THROW(wc::launch_plan(wmma_spec(Tile{24, 64, 32, 4, 3}), dims_of(8, 64, 64, 4)), Error);
+}
+
+TEST(WmmaWorkspace, OffsetsOnlyAligned) {
+  for (std::int64_t e : {1, 8, 63, 64, 128, 4096}) {
+    const auto w = wc::workspace_layout(wmma_spec(Tile{64, 64, 32, 4, 3}), dims_of(100, 64, 64, e));
+    EXPECT_EQ(w.offsets_offset, 0u);
+    EXPECT_EQ(w.offsets_bytes, static_cast<std::size_t>(4 * (e + 1)));
+    EXPECT_EQ(w.q8_bytes, 0u);
+    EXPECT_EQ(w.total % 256, 0u);
+    EXPECT_GE(w.total, w.offsets_bytes);
+    EXPECT_LT(w.total, w.offsets_bytes + 256);
+  }
+  EXPECT_THROW(wc::workspace_layout(wmma_spec(Tile{64, 64, 32, 4, 3}), dims_of(1, 64, 64, 0)),
+               Error);
+}
+
+TEST(WmmaSharedBytes, MatchesTheTemplateLayout) {
+  // Wmma: stages x (BM + BN) x (BK + 8) x 2 bytes.
+  EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{64, 64, 32, 4, 3})), 3u * 128 * 40 * 2);
+  EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{128, 128, 32, 8, 4})), 81920u);
+  // WmmaGguf: A stages + raw stages (16-byte chunks of the step's blocks, misaligned start) + two
+  // B tiles.
+  // q8_0, BK 64: 2 blocks = 68 bytes -> 6 chunks = 96 bytes per row.
+  EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q8_0, Tile{64, 64, 64, 4, 3})),
+            3u * 64 * 72 * 2 + 3u * 64 * 96 + 2u * 64 * 72 * 2);
+  // q6_k, BK 128 (< 256): one 210-byte super-block -> 15 chunks = 240 bytes per row.
+  EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q6_K, Tile{16, 128, 128, 4, 3})),
+            3u * 16 * 136 * 2 + 3u * 128 * 240 + 2u * 128 * 136 * 2);
+}
+
+std::string error_of(const KernelSpec& spec) { return wc::tile_error(spec).value_or(""); }
+
+TEST(WmmaTileError, NamesTheBrokenLimit) {
+  EXPECT_EQ(wc::tile_error(wmma_spec(Tile{64, 64, 32, 4, 3})), std::nullopt);
+  EXPECT_NE(error_of(wmma_spec(Tile{24, 64, 32, 4, 3})).find("BM=24"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{64, 40, 32, 4, 3})).find("BN=40"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 24, 4, 3})).find("multiple of 16"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 32, 33, 3})).find("warps=33"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 32, 4, 1})).find("stages=1"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{16, 16, 32, 4, 3})).find("no warp layout"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{256, 256, 32, 1, 2})).find("accumulators"), std::string::npos);
+  // 128x128x128, 4 stages: 270336 bytes, over every architecture's limit.
+  const std::string smem = error_of(wmma_spec(Tile{128, 128, 128, 8, 4}, ElementKind::Bf16, 86));
+  EXPECT_NE(smem.find("shared memory"), std::string::npos) << smem;
+  EXPECT_NE(smem.find("sm_86"), std::string::npos) << smem;
+  // GGUF: BK a multiple of 32, dividing or a multiple of the super-block.
+  EXPECT_NE(
+      error_of(gguf_spec(GgufBlockFormat::Q8_0, Tile{64, 64, 16, 4, 3})).find("multiple of 32"),
+      std::string::npos);
+  EXPECT_NE(error_of(gguf_spec(GgufBlockFormat::Q4_K, Tile{64, 64, 96, 4, 3})).find("256"),
+            std::string::npos);
+  EXPECT_EQ(wc::tile_error(gguf_spec(GgufBlockFormat::Q4_K, Tile{32, 32, 512, 2, 3})),
+            std::nullopt);
+  EXPECT_EQ(wc::tile_error(gguf_spec(GgufBlockFormat::Q4_0, Tile{32, 64, 96, 4, 3})), std::nullopt);
+  // Dequantization one step ahead needs a third ring stage.
+  EXPECT_NE(error_of(gguf_spec(GgufBlockFormat::Q8_0, Tile{64, 64, 64, 4, 2})).find("at least 3"),
+            std::string::npos);
+  // Element and format rules.
+  KernelSpec f32 = wmma_spec(Tile{64, 64, 32, 4, 3}, ElementKind::F32);
+  EXPECT_NE(error_of(f32).find("f16 or bf16"), std::string::npos);
+  KernelSpec no_format = gguf_spec(GgufBlockFormat::Q4_0, Tile{64, 64, 32, 4, 3});
+  no_format.format.reset();
+  EXPECT_NE(error_of(no_format).find("format"), std::string::npos);
+  KernelSpec q81 = gguf_spec(GgufBlockFormat::Q8_1, Tile{64, 64, 32, 4, 3});
+  EXPECT_NE(error_of(q81).find("weight format"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 32, 4, 3}, ElementKind::Bf16, 75)).find("sm_80"),
+            std::string::npos);
+}
+
+TEST(WmmaKernelTemplate, IncludesNamesAndSharedMemoryAssert) {
+  const KernelSpec dense = wmma_spec(Tile{64, 64, 32, 4, 3});
+  const KernelTemplate t = wc::kernel_template(dense);
+  EXPECT_EQ(t.includes,
+            (std::vector<std::string>{"moe_params.cuh", "expert_offsets.cuh", "wmma.cuh"}));
+  EXPECT_EQ(t.name_expressions,
+            (std::vector<std::string>{"&moejit::wmma_kernel<__nv_bfloat16, 64, 64, 32, 4, 3>",
+                                      "&moejit::expert_offsets_kernel"}));
+  EXPECT_EQ(t.static_asserts, (std::vector<std::string>{
+                                  "moejit::WmmaTraits<__nv_bfloat16, 64, 64, 32, 4, 3>::kSmemBytes "
+                                  "== 30720"}));
+
+  KernelSpec gguf = gguf_spec(GgufBlockFormat::Q5_K, Tile{16, 128, 128, 4, 3});
+  gguf.const_n = 768;
+  gguf.const_k = 2048;
+  const KernelTemplate g = wc::kernel_template(gguf);
+  EXPECT_EQ(g.includes.back(), "wmma_gguf.cuh");
+  EXPECT_EQ(g.name_expressions.front(),
+            "&moejit::wmma_gguf_kernel<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3, 768, 2048>");
+  EXPECT_EQ(
+      g.static_asserts.front(),
+      "moejit::WmmaGgufTraits<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3>::kSmemBytes == " +
+          std::to_string(wc::shared_bytes(gguf)));
+  EXPECT_THROW(wc::kernel_template(wmma_spec(Tile{64, 64, 32, 4, 1})), Error);
+}
+
+TEST(WmmaDefaultTile, DeterministicAndValidEverywhere) {
+  const ProblemDims problems[] = {
+      dims_of(1, 768, 2048, 128),          dims_of(8, 768, 2048, 128),
+      dims_of(1024, 768, 2048, 128),       dims_of(4096, 768, 2048, 128),
+      dims_of(64, 14336, 4096, 8),         dims_of(1024, 14336, 4096, 8),
+      dims_of(1048576, 14336, 4096, 4096), dims_of(0, 64, 256, 4)};
+  std::vector<std::optional<GgufBlockFormat>> formats{std::nullopt};
+  for (GgufBlockFormat f : kWeightFormats) formats.push_back(f);
+  for (int sm : kSupportedSm)
+    for (const auto& f : formats)
+      for (ElementKind el : {ElementKind::F16, ElementKind::Bf16})
+        for (const ProblemDims& d : problems)
+          for (bool prefill : {false, true}) {
+            const GpuArch arch{sm, false};
+            const Tile t = wc::default_tile(f, el, arch, d, prefill);
+            EXPECT_EQ(t, wc::default_tile(f, el, arch, d, prefill));
+            KernelSpec spec = f ? gguf_spec(*f, t, el, sm) : wmma_spec(t, el, sm);
+            EXPECT_EQ(wc::tile_error(spec), std::nullopt)
+                << "sm_" << sm << " m=" << d.size_m << " tile " << t.bm << "x" << t.bn << "x"
+                << t.bk << " w" << t.warps << " s" << t.stages;
+          }
+}
+
+TEST(WmmaDefaultTile, DecodeAndPrefillGeometries) {
+  const GpuArch h100{90, false};
+  // Decode: one m16 tile, wide N.
+  const Tile decode =
+      wc::default_tile(std::nullopt, ElementKind::Bf16, h100, dims_of(64, 14336, 4096, 8), false);
+  EXPECT_EQ(decode.bm, 16);
+  EXPECT_GE(decode.bn, 64);
+  // Mixtral prefill, ~128 rows per expert: large m-tiles.
+  const Tile prefill =
+      wc::default_tile(std::nullopt, ElementKind::Bf16, h100, dims_of(1024, 14336, 4096, 8), true);
+  EXPECT_EQ(prefill.bm, 128);
+  // Qwen3 at 512 tokens (32 +- 6 rows per expert): one m-tile holds nearly every segment.
+  const Tile segments =
+      wc::default_tile(std::nullopt, ElementKind::Bf16, h100, dims_of(4096, 768, 2048, 128), true);
+  EXPECT_EQ(segments.bm, 64);
+  // k-quants stage whole super-blocks: BK divides 256.
+  const Tile q6 = wc::default_tile(GgufBlockFormat::Q6_K, ElementKind::F16, GpuArch{86, false},
+                                   dims_of(1024, 14336, 4096, 8), true);
+  EXPECT_EQ(256 % q6.bk, 0);
+}
+
+}  // namespace
+}  // namespace moejit

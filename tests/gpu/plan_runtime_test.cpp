@@ -1,0 +1,186 @@
+// The plan runtime on a device: run captured into a CUDA graph and replayed, compiling refused
+// during capture (a cache hit allowed), concurrent selects sharing one kernel, a plan for
+// another architecture refused at run, and a plan compiled for a named architecture.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "codegen/arch_limits.hpp"
+#include "moejit/error.hpp"
+#include "runtime/driver.hpp"
+#include "tests/gpu/gpu_case.hpp"
+
+namespace moejit::gputest {
+namespace {
+
+Case small_case(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element) {
+  Case c;
+  c.variant = variant;
+  c.format = format;
+  c.element = element;
+  c.tokens = 24;
+  c.experts = 8;
+  c.top_k = 2;
+  c.n = 96;
+  c.k = 512;
+  return c;
+}
+
+bool mentions(const Error& e, const std::string& part) {
+  return std::string(e.what()).find(part) != std::string::npos;
+}
+
+TEST(PlanRuntime, RunIsCapturedIntoAGraphAndReplayed) {
+  MOEJIT_REQUIRE_GPU();
+  const Case c = small_case(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16);
+  const MoePlan plan = MoePlan::select(c.descriptor());
+  const HostOperands ops = make_operands(c);
+  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
+  DeviceStream stream;
+  CapturedGraph graph;
+  graph.begin(stream.get());
+  plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
+  graph.end(stream.get());
+  for (int replay = 0; replay < 2; ++replay) {
+    device.poison();
+    graph.launch(stream.get());
+    stream.synchronize();
+    const CheckResult r = check_device_output(c, ops, plan, device);
+    EXPECT_TRUE(r.pass) << plan.sku() << " replay " << replay << ": " << r.summary();
+  }
+}
+
+TEST(PlanRuntime, SelectRefusesToCompileDuringCaptureButServesCacheHits) {
+  MOEJIT_REQUIRE_GPU();
+  const Case c = small_case(MoeVariant::Wmma, std::nullopt, ElementKind::F16);
+  const MoePlan warm = MoePlan::select(c.descriptor());
+  // A descriptor no cache holds: d_expert compiled in, chosen from the clock and the pid.
+  MoeDescriptor cold = c.descriptor();
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  cold.d_expert = 8 * (1000 + static_cast<std::int64_t>((now + getpid() * 7919LL) % 50000));
+  PlanPreference pref;
+  pref.specialize_sizes = true;
+
+  const HostOperands ops = make_operands(c);
+  DeviceOperands device = upload_operands(c, ops, warm.workspace_size());
+  DeviceStream stream;
+  pref.stream = stream.get();
+  CapturedGraph graph;
+  graph.begin(stream.get());
+  try {
+    MoePlan::select(cold, pref);
+    ADD_FAILURE() << "select compiled during stream capture";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Unsupported) << e.what();
+    EXPECT_TRUE(mentions(e, "captured")) << e.what();
+    EXPECT_TRUE(mentions(e, "precompile")) << e.what();
+  }
+  PlanPreference hit_pref;
+  hit_pref.stream = stream.get();
+  const MoePlan hit = MoePlan::select(c.descriptor(), hit_pref);
+  EXPECT_EQ(hit.sku(), warm.sku());
+  hit.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
+  graph.end(stream.get());
+  device.poison();
+  graph.launch(stream.get());
+  stream.synchronize();
+  const CheckResult r = check_device_output(c, ops, hit, device);
+  EXPECT_TRUE(r.pass) << hit.sku() << ": " << r.summary();
+}
+
+TEST(PlanRuntime, ConcurrentSelectsShareOneKernelAndRun) {
+  MOEJIT_REQUIRE_GPU();
+  const Case c = small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q5_K, ElementKind::F32);
+  std::vector<std::string> skus(8);
+  std::vector<std::string> errors(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        skus[i] = MoePlan::select(c.descriptor()).sku();
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(errors[i], "");
+    EXPECT_EQ(skus[i], skus[0]);
+  }
+  const RunOutcome r = run_case(c);
+  EXPECT_TRUE(r.check.pass) << r.sku << ": " << r.check.summary();
+}
+
+TEST(PlanRuntime, PlanForAnotherArchitectureIsRefusedAtRun) {
+  MOEJIT_REQUIRE_GPU();
+  const GpuArch device_arch = driver::device_arch(0);
+  PlanPreference pref;
+  pref.arch = device_arch.sm >= 90 ? "sm_80" : "sm_90";
+  const Case c = small_case(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16);
+  const MoePlan plan = MoePlan::select(c.descriptor(), pref);
+  const HostOperands ops = make_operands(c);
+  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
+  try {
+    plan.run(nullptr, device.workspace.get(), device.workspace.bytes(), device.args);
+    ADD_FAILURE() << "a " << *pref.arch << " kernel ran on a " << device_arch.to_string()
+                  << " device";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Unsupported) << e.what();
+    EXPECT_TRUE(mentions(e, *pref.arch)) << e.what();
+    EXPECT_TRUE(mentions(e, device_arch.to_string())) << e.what();
+  }
+}
+
+TEST(PlanRuntime, PlanCompiledForTheNamedDeviceArchitectureRuns) {
+  MOEJIT_REQUIRE_GPU();
+  const GpuArch device_arch = driver::device_arch(0);
+  PlanPreference pref;
+  pref.arch = device_arch.to_string();
+  const Case c = small_case(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::F16);
+  const MoePlan plan = MoePlan::select(c.descriptor(), pref);
+  EXPECT_EQ(plan.arch(), device_arch.to_string());
+  const HostOperands ops = make_operands(c);
+  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
+  device.poison();
+  plan.run(nullptr, device.workspace.get(), device.workspace.bytes(), device.args);
+  device_synchronize();
+  const CheckResult r = check_device_output(c, ops, plan, device);
+  EXPECT_TRUE(r.pass) << plan.sku() << ": " << r.summary();
+}
+
+TEST(PlanRuntime, RunOnACachedPlanCostsMicrosecondsOfHostTime) {
+  MOEJIT_REQUIRE_GPU();
+  const Case c = small_case(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16);
+  const MoePlan plan = MoePlan::select(c.descriptor());
+  const HostOperands ops = make_operands(c);
+  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
+  DeviceStream stream;
+  auto run = [&] {
+    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
+  };
+  run();  // loads nothing new: select already loaded the module
+  stream.synchronize();
+  std::vector<double> per_run_us;
+  for (int batch = 0; batch < 20; ++batch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 50; ++i) run();
+    const auto t1 = std::chrono::steady_clock::now();
+    stream.synchronize();
+    per_run_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / 50);
+  }
+  std::sort(per_run_us.begin(), per_run_us.end());
+  const double median = per_run_us[per_run_us.size() / 2];
+  RecordProperty("run_host_us", std::to_string(median));
+  std::printf("MoePlan::run host time: %.2f us per call (median of 20 batches, 2 launches)\n",
+              median);
+  EXPECT_LT(median, 30.0) << "run() should cost a few microseconds of host time";
+}
+
+}  // namespace
+}  // namespace moejit::gputest
