@@ -85,10 +85,14 @@ Artifact compile_source(const KernelSource& source, const CompileOptions& option
   const KeyParts key = make_key_parts(source, templates);
   const CudaToolkit& toolkit = cuda_toolkit();
 
-  // Machine-specific options come after the canonical ones and stay out of the key.
+  // Options that do not change the code come after the canonical ones and stay out of the key:
+  // the toolkit headers; no include search next to the (in-memory) source; and --no-cache, for
+  // with a driver present NVRTC would otherwise reuse ptxas results from ~/.nv/ComputeCache, a
+  // second, hidden cache that also drops the ptxas -v lines resource usage is read from.
   std::vector<std::string> all_options = source.options;
   all_options.push_back("-I" + toolkit.include_dir.string());
   all_options.push_back("--no-source-include");
+  all_options.push_back("--no-cache");
   std::vector<const char*> option_ptrs;
   for (const std::string& o : all_options) option_ptrs.push_back(o.c_str());
 

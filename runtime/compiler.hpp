@@ -3,11 +3,11 @@
 //
 // One NVRTC compile for the real architecture (sm_XX or sm_XXa) yields both the cubin and its PTX,
 // so the PTX is always kept in the artifact at no extra compile cost. Artifact::options holds the
-// canonical options (those in the key); the machine-specific ones passed after them
-// (-I<toolkit include>, --no-source-include) are not recorded. Templates reach NVRTC as in-memory
-// headers named by their path under templates/, so they include each other by that path.
-// Precompiled headers (-pch) were measured and left off: the C++ front end is about a fifth of a
-// compile here (NVVM optimisation and ptxas dominate), and automatic PCH saved under 5%.
+// canonical options (those in the key); the ones passed after them, which do not change the code
+// (-I<toolkit include>, --no-source-include, --no-cache), are not recorded. Templates reach NVRTC
+// as in-memory headers named by their path under templates/, so they include each other by that
+// path. Precompiled headers (-pch) were measured and left off: the C++ front end is about a fifth
+// of a compile here (NVVM optimisation and ptxas dominate), and automatic PCH saved under 5%.
 #pragma once
 
 #include <filesystem>

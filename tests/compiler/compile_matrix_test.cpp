@@ -100,6 +100,10 @@ TEST(CompileMatrix, SameSpecGivesTheSameBinary) {
   EXPECT_EQ(a.digest, b.digest);
   EXPECT_EQ(a.ptx, b.ptx);
   EXPECT_EQ(a.cubin, b.cubin);
+  // The second compile runs ptxas again (no hidden NVRTC cache), so its usage is reported too.
+  EXPECT_GT(b.kernels.at(0).resources.registers, 0);
+  EXPECT_EQ(a.kernels.at(0).resources.registers, b.kernels.at(0).resources.registers);
+  EXPECT_NE(b.log.find("ptxas"), std::string::npos) << b.log;
 }
 
 }  // namespace
