@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU machine's one check: runs the gpu tests of a carried-over build, the same kernels under
-# compute-sanitizer (memcheck, racecheck) on a reduced filter, and the GPU benchmark if built.
+# compute-sanitizer (memcheck, racecheck) on a reduced filter, and the GPU benchmark if built
+# (moejit_gpu_bench: markdown tables in gpu_bench.md, JSON in gpu_bench.json).
 # Usage: scripts/device-check.sh [BUILD_DIR]   (default: ./build). Logs: $OUT, else ./device-logs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -92,7 +93,20 @@ for b in "$build"/bench/moejit_*gpu*; do
   [[ -x "$b" && -f "$b" ]] && benches+=("$b")
 done
 if ((${#benches[@]})); then
-  for b in "${benches[@]}"; do run_step "$(basename "$b")" 900 "$b"; done
+  for b in "${benches[@]}"; do
+    name=$(basename "$b")
+    if [[ $name == moejit_gpu_bench ]]; then
+      # Markdown tables for docs/benchmarks.md, JSON, and the best-against-peer summary; progress
+      # and checks in the log. MOEJIT_GPU_BENCH_ARGS adds or replaces options (default: --check).
+      # shellcheck disable=SC2016,SC2086
+      run_step "$name" 900 bash -c '"$1" --markdown --json "$2/gpu_bench.json" \
+        --summary "$2/gpu_bench_summary.txt" "${@:3}" >"$2/gpu_bench.md"' _ "$b" "$logs" \
+        ${MOEJIT_GPU_BENCH_ARGS---check}
+      [[ -f "$logs/gpu_bench_summary.txt" ]] && cat "$logs/gpu_bench_summary.txt" >>"$summary"
+    else
+      run_step "$name" 900 "$b"
+    fi
+  done
 else
   note "gpu benchmark          SKIP (no $build/bench/moejit_*gpu* executable)"
 fi
