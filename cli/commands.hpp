@@ -36,6 +36,11 @@ class UsageError : public std::runtime_error {
 // The top-level usage text: synopsis and the command list.
 std::string program_usage();
 
+int run_precompile(const Args& args);
+int run_inspect(const Args& args);
+int run_cache(const Args& args);
+int run_verify(const Args& args);
+int run_bench(const Args& args);
 int run_dequant(const Args& args);
 int run_quantize(const Args& args);
 

@@ -30,12 +30,23 @@ void refuse_compile_during_capture(Stream stream, const std::string& kernel_key)
                   "cache ahead of time with `moejit precompile`");
 }
 
-std::shared_ptr<const Artifact> plan_artifact_for(const KernelSpec& spec, Stream stream) {
+std::shared_ptr<const Artifact> artifact_from_store(
+    ArtifactStore& store, const KernelSpec& spec, LookupInfo* info,
+    const std::function<void(const std::string& key_text)>& before_compile) {
   const KeyParts parts = kernel_key_parts(spec);
-  return process_artifact_store().get_or_compile(parts.digest(), parts.key_text, [&] {
-    refuse_compile_during_capture(stream, parts.key_text);
-    return compile_kernel(spec);
-  });
+  return store.get_or_compile(
+      parts.digest(), parts.key_text,
+      [&] {
+        if (before_compile) before_compile(parts.key_text);
+        return compile_kernel(spec);
+      },
+      info);
+}
+
+std::shared_ptr<const Artifact> plan_artifact_for(const KernelSpec& spec, Stream stream) {
+  return artifact_from_store(
+      process_artifact_store(), spec, nullptr,
+      [&](const std::string& key_text) { refuse_compile_during_capture(stream, key_text); });
 }
 
 }  // namespace moejit

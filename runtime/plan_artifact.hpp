@@ -2,6 +2,7 @@
 // while the caller's stream is being captured into a CUDA graph).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -12,9 +13,19 @@
 namespace moejit {
 
 class ArtifactStore;
+struct LookupInfo;
 
 // The artifact store of this process (Knobs::get()), created on first use. Thread-safe.
 ArtifactStore& process_artifact_store();
+
+// The one path from a spec to its artifact: the key parts of `spec` (kernel_key_parts), then
+// `store` by their digest, compiled with compile_kernel and published on a miss. `before_compile`
+// (when set) runs with the key text just before compiling and may throw to refuse. `info` says
+// where the artifact came from. Used by plan_artifact_for and by `moejit precompile` / `inspect`
+// with a store of their own. Throws what the store and the compiler throw.
+std::shared_ptr<const Artifact> artifact_from_store(
+    ArtifactStore& store, const KernelSpec& spec, LookupInfo* info = nullptr,
+    const std::function<void(const std::string& key_text)>& before_compile = {});
 
 // The artifact of `spec` from the in-memory, read-only and writable caches, compiled and stored on
 // a miss. Throws Error(Unsupported) when it would compile while `stream` (null: the legacy

@@ -92,7 +92,23 @@ class CliTest : public ::testing::Test {
     return names;
   }
 
-  CliResult run(const std::vector<std::string>& args) const {
+  CliResult run(const std::vector<std::string>& args) const { return run_with(args, environ); }
+
+  // Runs with this process's environment minus every MOEJIT_* variable, plus `extra`
+  // ("NAME=value" each), so that a test's cache settings are the only ones in effect.
+  CliResult run_clean(const std::vector<std::string>& args,
+                      const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> storage;
+    for (char** e = environ; *e != nullptr; ++e)
+      if (std::strncmp(*e, "MOEJIT_", 7) != 0) storage.emplace_back(*e);
+    storage.insert(storage.end(), extra.begin(), extra.end());
+    std::vector<char*> env;
+    for (auto& v : storage) env.push_back(v.data());
+    env.push_back(nullptr);
+    return run_with(args, env.data());
+  }
+
+  CliResult run_with(const std::vector<std::string>& args, char** env) const {
     const std::string binary = MOEJIT_CLI_PATH;
     std::vector<std::string> argv_storage{binary};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -110,7 +126,7 @@ class CliTest : public ::testing::Test {
                                      0644);
     posix_spawn_file_actions_addchdir_np(&actions, dir_.c_str());
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), env);
     posix_spawn_file_actions_destroy(&actions);
     CliResult result;
     if (rc != 0) {

@@ -4,6 +4,7 @@
 
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "cli_runner.hpp"
 
@@ -21,8 +22,11 @@ TEST_F(CliUsage, HelpListsEveryCommand) {
     const CliResult r = run({flag});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(contains(r.out, "usage: moejit")) << r.out;
-    EXPECT_TRUE(contains(r.out, "dequant")) << r.out;
-    EXPECT_TRUE(contains(r.out, "quantize")) << r.out;
+    for (const char* command :
+         {"precompile", "inspect", "cache", "verify", "bench", "dequant", "quantize"})
+      EXPECT_TRUE(contains(r.out, std::string("  ") + command + " ")) << command << "\n" << r.out;
+    EXPECT_TRUE(contains(r.out, "VARIANT[:FORMAT][:ELEMENT][:ARCH]")) << r.out;
+    EXPECT_TRUE(contains(r.out, "MOEJIT_CACHE_READONLY_DIRS")) << r.out;
     EXPECT_TRUE(contains(r.out, "decode raw GGUF blocks")) << r.out;
     EXPECT_TRUE(r.err.empty()) << r.err;
   }
@@ -43,6 +47,44 @@ TEST_F(CliUsage, CommandHelpShowsItsOptionsAndFormats) {
       EXPECT_TRUE(contains(r.out, part)) << command << " help lacks " << part << ":\n" << r.out;
     }
     EXPECT_TRUE(contains(r.out, std::string("usage: moejit ") + command)) << r.out;
+  }
+}
+
+TEST_F(CliUsage, KernelCommandsHaveCompleteHelp) {
+  const struct {
+    const char* command;
+    std::vector<const char*> parts;
+  } cases[] = {
+      {"precompile",
+       {"--arch", "--variant", "--format", "--dtype", "--tile", "--manifest", "--preset", "--shape",
+        "--cache-dir", "--jobs", "--dry-run", "--json", "Manifest (--manifest FILE)",
+        "qwen3-30b-a3b", "mixtral-8x7b", "Examples:", "Kernel spec syntax"}},
+      {"inspect",
+       {"--arch", "--what", "--cache-dir", "--json", "source, ptx, sass", "Kernel spec syntax"}},
+      {"cache",
+       {"ls", "stats", "verify", "prune", "clear", "--max-bytes", "--cache-dir", "--json"}},
+      {"verify",
+       {"--tokens", "--experts", "--top-k", "--n", "--k", "--weights", "--no-weights", "--prefill",
+        "--seed", "--json", "precision guarantee"}},
+      {"bench", {"--tokens", "--warmup", "--iters", "--no-rotate", "--json", "GB/s", "TFLOP/s"}},
+  };
+  for (const auto& c : cases) {
+    const CliResult r = run({c.command, "--help"});
+    EXPECT_EQ(r.status, 0) << c.command << ": " << r.err;
+    EXPECT_TRUE(contains(r.out, std::string("usage: moejit ") + c.command)) << r.out;
+    for (const char* part : c.parts)
+      EXPECT_TRUE(contains(r.out, part)) << c.command << " help lacks " << part << ":\n" << r.out;
+  }
+}
+
+TEST_F(CliUsage, KernelCommandsRejectUnknownFlagsWithExit2) {
+  for (const char* command : {"precompile", "inspect", "cache", "verify", "bench"}) {
+    const CliResult r = run({command, "--frobnicate"});
+    EXPECT_EQ(r.status, 2) << command << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, std::string("moejit: error: ") + command + ":")) << r.err;
+    EXPECT_TRUE(contains(r.err, "--frobnicate")) << r.err;
+    EXPECT_TRUE(contains(r.err, std::string("usage: moejit ") + command)) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
   }
 }
 

@@ -1,0 +1,170 @@
+// `moejit bench SPEC`: times one kernel through MoePlan on a GPU with CUDA events (warm-up, many
+// iterations, median) and reports microseconds, GB/s and TFLOP/s.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "cli/cli_support.hpp"
+#include "cli/commands.hpp"
+#include "cli/gpu_problem.hpp"
+#include "runtime/device_memory.hpp"
+#include "runtime/driver.hpp"
+
+namespace moejit::cli {
+namespace {
+
+CommandHelp bench_help() {
+  return {"bench",
+          "bench SPEC [--tokens T] [--experts E] [--top-k K] [--n N] [--k K]\n"
+          "                    [--weights|--no-weights] [--prefill|--decode] [--seed S]\n"
+          "                    [--warmup N] [--iters N] [--no-rotate] [--json]",
+          "Times the kernel on GPU 0 through MoePlan::run on fresh random data: --warmup runs,\n"
+          "then --iters runs enqueued back to back, each between a pair of CUDA events (so the\n"
+          "host's launch overhead is hidden); reports the median (and minimum and mean) in\n"
+          "microseconds, the bandwidth in GB/s (10^9 bytes per second) of the weights of the\n"
+          "experts the routing touches, the activations and the outputs, and TFLOP/s\n"
+          "(2 * P * N * K flops for P routed pairs; every kernel of a run counts, helper kernels\n"
+          "included). Unless --no-rotate, when the operands would stay in L2, the activations\n"
+          "and weights are copied several times and the runs rotate through the copies (at\n"
+          "least four L2 sizes in all), so the figure is a cold-L2 one. Exit status 1 when\n"
+          "there is no GPU.",
+          problem_options_help() +
+              "\nExamples:\n"
+              "  moejit bench wmma_gguf:q4_k:bf16 --tokens 1 --experts 128 --top-k 8 --n 768 "
+              "--k 2048\n"
+              "  moejit bench scalar_gguf:q4_k --tokens 8 --experts 8 --top-k 2 --n 14336 "
+              "--k 4096 --json\n\n" +
+              spec_syntax_help()};
+}
+
+po::options_description bench_options() {
+  po::options_description desc("options");
+  desc.add_options()("spec", po::value<std::string>()->value_name("SPEC"),
+                     "the kernel (positional)");
+  add_problem_options(desc);
+  desc.add_options()                                                                          //
+      ("warmup", po::value<int>()->value_name("N")->default_value(10), "untimed runs first")  //
+      ("iters", po::value<int>()->value_name("N")->default_value(200), "timed runs")          //
+      ("no-rotate", "run on one copy of the operands (warm L2)")                              //
+      ("json", "print the result as JSON on stdout")                                          //
+      ("help,h", "show this help");
+  return desc;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+int run_bench(const Args& args) {
+  const CommandHelp help = bench_help();
+  const po::options_description desc = bench_options();
+  const auto parsed = parse_command_line(help, desc, args, "spec", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  if (!vm.count("spec")) usage_error(help, desc, "missing the SPEC argument");
+  const SpecText spec = parse_spec_text_or_usage("bench", vm["spec"].as<std::string>());
+  const ProblemOptions options = read_problem_options(vm, spec, help, desc);
+  const int warmup = vm["warmup"].as<int>();
+  const int iters = vm["iters"].as<int>();
+  if (warmup < 0) usage_error(help, desc, "--warmup must be at least 0");
+  if (iters < 1) usage_error(help, desc, "--iters must be at least 1");
+  require_device("bench");
+
+  const PlanRequest request = plan_request(spec, options);
+  const MoeDescriptor& d = request.descriptor;
+  const MoePlan plan = MoePlan::select(d, request.preference);
+  const HostProblem host = make_host_problem(d, options);
+  const int ordinal = driver::current_device();
+  const std::size_t operand_bytes = host.activation_bytes() + host.weight_bytes();
+  int copies = 1;
+  if (!vm.count("no-rotate")) {
+    const auto l2 = static_cast<std::size_t>(
+        driver::device_attribute(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, ordinal));
+    if (operand_bytes > 0 && operand_bytes < 4 * l2)
+      copies =
+          static_cast<int>(std::min<std::size_t>(64, (4 * l2 + operand_bytes - 1) / operand_bytes));
+  }
+  DeviceProblem device = upload_problem(host, plan, copies);
+  DeviceStream stream;
+  for (int i = 0; i < warmup; ++i)
+    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args(i));
+  stream.synchronize();
+  // Every timed run is enqueued before any is waited for, so the GPU never idles on the host
+  // between runs and each event pair brackets only that run's kernels.
+  std::vector<std::unique_ptr<EventTimer>> timers;
+  for (int i = 0; i < iters; ++i) timers.push_back(std::make_unique<EventTimer>());
+  for (int i = 0; i < iters; ++i) {
+    const MoeArgs a = device.args(static_cast<std::size_t>(warmup + i));
+    timers[i]->start(stream.get());
+    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), a);
+    timers[i]->stop(stream.get());
+  }
+  stream.synchronize();
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(iters));
+  for (const auto& t : timers) us.push_back(1000.0 * t->elapsed_ms());
+  const double med = median(us);
+  const double best = *std::min_element(us.begin(), us.end());
+  const double mean = std::accumulate(us.begin(), us.end(), 0.0) / static_cast<double>(us.size());
+
+  const double pairs = static_cast<double>(host.shape.num_pairs());
+  const double weight_row_bytes =
+      static_cast<double>(host.weight_bytes()) / (static_cast<double>(options.experts) * options.n);
+  const double weights_read = host.touched_experts * options.n * weight_row_bytes;
+  const double bytes = weights_read + static_cast<double>(host.activation_bytes()) +
+                       static_cast<double>(device.output_bytes);
+  const double flops = 2.0 * pairs * options.n * options.k;
+  const double gbps = bytes / (med * 1e-6) / 1e9;
+  const double tflops = flops / (med * 1e-6) / 1e12;
+  const std::string device_name = driver::device_name(ordinal);
+
+  if (vm.count("json")) {
+    const nlohmann::json out = {{"command", "bench"},
+                                {"spec", vm["spec"].as<std::string>()},
+                                {"kernel", plan.sku()},
+                                {"device", device_name},
+                                {"device_arch", driver::device_arch(ordinal).to_string()},
+                                {"problem",
+                                 {{"tokens", options.tokens},
+                                  {"experts", options.experts},
+                                  {"top_k", options.top_k},
+                                  {"n", options.n},
+                                  {"k", options.k},
+                                  {"weighted", options.weighted},
+                                  {"prefill", options.prefill},
+                                  {"seed", options.seed}}},
+                                {"warmup", warmup},
+                                {"iters", iters},
+                                {"operand_copies", copies},
+                                {"median_us", med},
+                                {"min_us", best},
+                                {"mean_us", mean},
+                                {"bytes", bytes},
+                                {"flops", flops},
+                                {"gb_per_s", gbps},
+                                {"tflop_per_s", tflops}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("kernel     %s\n", plan.sku().c_str());
+  std::printf("device     %s (%s)\n", device_name.c_str(),
+              driver::device_arch(ordinal).to_string().c_str());
+  std::printf("problem    %s\n", describe_problem(options).c_str());
+  std::printf("runs       %d warm-up, %d timed, %d operand cop%s\n", warmup, iters, copies,
+              copies == 1 ? "y" : "ies");
+  std::printf("time       %.2f us median (min %.2f, mean %.2f)\n", med, best, mean);
+  std::printf("bandwidth  %.1f GB/s (%s of routed weights, activations and outputs)\n", gbps,
+              human_bytes(static_cast<std::uint64_t>(bytes)).c_str());
+  std::printf("compute    %.2f TFLOP/s\n", tflops);
+  return 0;
+}
+
+}  // namespace moejit::cli
