@@ -127,30 +127,17 @@ int run_bench(const Args& args) {
   const std::string device_name = driver::device_name(ordinal);
 
   if (vm.count("json")) {
-    const nlohmann::json out = {{"command", "bench"},
-                                {"spec", vm["spec"].as<std::string>()},
-                                {"kernel", plan.sku()},
-                                {"device", device_name},
-                                {"device_arch", driver::device_arch(ordinal).to_string()},
-                                {"problem",
-                                 {{"tokens", options.tokens},
-                                  {"experts", options.experts},
-                                  {"top_k", options.top_k},
-                                  {"n", options.n},
-                                  {"k", options.k},
-                                  {"weighted", options.weighted},
-                                  {"prefill", options.prefill},
-                                  {"seed", options.seed}}},
-                                {"warmup", warmup},
-                                {"iters", iters},
-                                {"operand_copies", copies},
-                                {"median_us", med},
-                                {"min_us", best},
-                                {"mean_us", mean},
-                                {"bytes", bytes},
-                                {"flops", flops},
-                                {"gb_per_s", gbps},
-                                {"tflop_per_s", tflops}};
+    nlohmann::json out = run_json("bench", vm["spec"].as<std::string>(), plan, ordinal, options);
+    out["warmup"] = warmup;
+    out["iters"] = iters;
+    out["operand_copies"] = copies;
+    out["median_us"] = med;
+    out["min_us"] = best;
+    out["mean_us"] = mean;
+    out["bytes"] = bytes;
+    out["flops"] = flops;
+    out["gb_per_s"] = gbps;
+    out["tflop_per_s"] = tflops;
     std::cout << out.dump(2) << "\n";
     return 0;
   }

@@ -76,32 +76,19 @@ int run_verify(const Args& args) {
   const std::string device_name = driver::device_name(ordinal);
 
   if (vm.count("json")) {
-    const nlohmann::json out = {{"command", "verify"},
-                                {"spec", vm["spec"].as<std::string>()},
-                                {"kernel", plan.sku()},
-                                {"device", device_name},
-                                {"device_arch", driver::device_arch(ordinal).to_string()},
-                                {"problem",
-                                 {{"tokens", options.tokens},
-                                  {"experts", options.experts},
-                                  {"top_k", options.top_k},
-                                  {"n", options.n},
-                                  {"k", options.k},
-                                  {"weighted", options.weighted},
-                                  {"prefill", options.prefill},
-                                  {"seed", options.seed}}},
-                                {"pass", check.pass},
-                                {"max_error_ratio", check.max_error_ratio},
-                                {"worst_row", check.worst_row},
-                                {"worst_col", check.worst_col},
-                                {"worst_value", check.worst_value},
-                                {"worst_reference", check.worst_reference},
-                                {"worst_bound", check.worst_bound},
-                                {"relative_l2_error", check.relative_l2_error},
-                                {"checked", check.checked},
-                                {"non_finite", check.non_finite},
-                                {"out_of_bound", check.out_of_bound},
-                                {"guarantee", guarantee.description}};
+    nlohmann::json out = run_json("verify", vm["spec"].as<std::string>(), plan, ordinal, options);
+    out["pass"] = check.pass;
+    out["max_error_ratio"] = check.max_error_ratio;
+    out["worst_row"] = check.worst_row;
+    out["worst_col"] = check.worst_col;
+    out["worst_value"] = check.worst_value;
+    out["worst_reference"] = check.worst_reference;
+    out["worst_bound"] = check.worst_bound;
+    out["relative_l2_error"] = check.relative_l2_error;
+    out["checked"] = check.checked;
+    out["non_finite"] = check.non_finite;
+    out["out_of_bound"] = check.out_of_bound;
+    out["guarantee"] = guarantee.description;
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "kernel     " << plan.sku() << "\n"

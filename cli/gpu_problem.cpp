@@ -270,4 +270,22 @@ DeviceProblem upload_problem(const HostProblem& host, const MoePlan& plan, int c
   return d;
 }
 
+nlohmann::json run_json(const std::string& command, const std::string& spec, const MoePlan& plan,
+                        int ordinal, const ProblemOptions& options) {
+  return {{"command", command},
+          {"spec", spec},
+          {"kernel", plan.sku()},
+          {"device", driver::device_name(ordinal)},
+          {"device_arch", driver::device_arch(ordinal).to_string()},
+          {"problem",
+           {{"tokens", options.tokens},
+            {"experts", options.experts},
+            {"top_k", options.top_k},
+            {"n", options.n},
+            {"k", options.k},
+            {"weighted", options.weighted},
+            {"prefill", options.prefill},
+            {"seed", options.seed}}}};
+}
+
 }  // namespace moejit::cli

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli_support.hpp"
 #include "moejit/moe_plan.hpp"
 #include "moejit/reference.hpp"
@@ -76,5 +78,9 @@ struct DeviceProblem {
 };
 
 DeviceProblem upload_problem(const HostProblem& host, const MoePlan& plan, int copies = 1);
+
+// The fields verify and bench both report: command, spec, kernel, device and the problem.
+nlohmann::json run_json(const std::string& command, const std::string& spec, const MoePlan& plan,
+                        int ordinal, const ProblemOptions& options);
 
 }  // namespace moejit::cli
