@@ -78,74 +78,63 @@ PrecompileJob job_from_text(const std::string& text, const GpuArch& arch, std::s
 
 }  // namespace
 
-std::vector<GpuArch> parse_arch_list(const std::string& text) {
-  std::vector<GpuArch> archs;
+namespace {
+
+// One comma-separated list flag: "all" expands to every value, anything else goes through parse;
+// duplicates are dropped. `allowed` starts with a space and lists the names besides "all".
+template <class T, class Parse>
+std::vector<T> parse_list(const std::string& text, const std::string& flag, const std::string& what,
+                          const std::string& noun, const std::vector<T>& every, Parse parse,
+                          const std::string& allowed) {
+  std::vector<T> out;
   for (const std::string& item : split(text)) {
     if (item == "all") {
-      for (int sm : kSupportedSm) add_unique(archs, GpuArch{sm, false});
+      for (const T& v : every) add_unique(out, v);
       continue;
     }
-    const auto arch = parse_arch(item);
-    if (!arch)
-      throw BadValue("--arch: '" + item + "' is not a supported architecture; allowed: all " +
-                     supported_arch_names());
-    add_unique(archs, *arch);
+    const std::optional<T> v = parse(item);
+    if (!v) throw BadValue(flag + ": '" + item + "' is not " + what + "; allowed: all" + allowed);
+    add_unique(out, *v);
   }
-  if (archs.empty()) throw BadValue("--arch: no architecture given");
-  return archs;
+  if (out.empty()) throw BadValue(flag + ": no " + noun + " given");
+  return out;
+}
+
+}  // namespace
+
+std::vector<GpuArch> parse_arch_list(const std::string& text) {
+  std::vector<GpuArch> every;
+  for (int sm : kSupportedSm) every.push_back(GpuArch{sm, false});
+  std::string allowed(" ");
+  allowed += supported_arch_names();
+  return parse_list(text, "--arch", "a supported architecture", "architecture", every, parse_arch,
+                    allowed);
 }
 
 std::vector<MoeVariant> parse_variant_list(const std::string& text) {
-  std::vector<MoeVariant> out;
-  for (const std::string& item : split(text)) {
-    if (item == "all") {
-      for (MoeVariant v : {MoeVariant::ScalarGguf, MoeVariant::Wmma, MoeVariant::WmmaGguf})
-        add_unique(out, v);
-      continue;
-    }
-    const auto v = parse_variant(item);
-    if (!v)
-      throw BadValue("--variant: '" + item +
-                     "' is not a variant; allowed: all scalar_gguf wmma wmma_gguf");
-    add_unique(out, *v);
-  }
-  if (out.empty()) throw BadValue("--variant: no variant given");
-  return out;
+  return parse_list(
+      text, "--variant", "a variant", "variant",
+      std::vector<MoeVariant>{MoeVariant::ScalarGguf, MoeVariant::Wmma, MoeVariant::WmmaGguf},
+      parse_variant, std::string(" scalar_gguf wmma wmma_gguf"));
 }
 
 std::vector<GgufBlockFormat> parse_format_list(const std::string& text) {
   std::string names;
   for (GgufBlockFormat f : kWeightFormats) names.append(" ").append(format_name(f));
-  std::vector<GgufBlockFormat> out;
-  for (const std::string& item : split(text)) {
-    if (item == "all") {
-      for (GgufBlockFormat f : kWeightFormats) add_unique(out, f);
-      continue;
-    }
+  const auto weight_format = [](const std::string& item) -> std::optional<GgufBlockFormat> {
     const auto f = parse_format(item);
-    if (!f || !block_layout(*f).weight_format)
-      throw BadValue("--format: '" + item + "' is not a weight format; allowed: all" + names);
-    add_unique(out, *f);
-  }
-  if (out.empty()) throw BadValue("--format: no format given");
-  return out;
+    if (!f || !block_layout(*f).weight_format) return std::nullopt;
+    return f;
+  };
+  return parse_list(text, "--format", "a weight format", "format",
+                    std::vector<GgufBlockFormat>(kWeightFormats.begin(), kWeightFormats.end()),
+                    weight_format, names);
 }
 
 std::vector<ElementKind> parse_element_list(const std::string& text) {
-  std::vector<ElementKind> out;
-  for (const std::string& item : split(text)) {
-    if (item == "all") {
-      for (ElementKind e : {ElementKind::F32, ElementKind::F16, ElementKind::Bf16})
-        add_unique(out, e);
-      continue;
-    }
-    const auto e = parse_element(item);
-    if (!e)
-      throw BadValue("--dtype: '" + item + "' is not an element type; allowed: all f32 f16 bf16");
-    add_unique(out, *e);
-  }
-  if (out.empty()) throw BadValue("--dtype: no element type given");
-  return out;
+  return parse_list(text, "--dtype", "an element type", "element type",
+                    std::vector<ElementKind>{ElementKind::F32, ElementKind::F16, ElementKind::Bf16},
+                    parse_element, std::string(" f32 f16 bf16"));
 }
 
 std::vector<PrecompileJob> matrix_jobs(const KernelFamilies& families,

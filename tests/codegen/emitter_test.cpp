@@ -14,25 +14,10 @@
 #include "codegen/spec_syntax.hpp"
 #include "moejit/error.hpp"
 #include "templates/moe_params.cuh"
+#include "tests/default_specs.hpp"
 
 namespace moejit {
 namespace {
-
-// Every variant x format x element with its default tile, for one architecture.
-std::vector<KernelSpec> all_default_specs(const std::string& arch) {
-  std::vector<std::string> texts;
-  for (GgufBlockFormat f : kWeightFormats) {
-    const std::string fmt(format_name(f));
-    texts.push_back("scalar_gguf:" + fmt);
-    texts.push_back("wmma_gguf:" + fmt + ":f16");
-    texts.push_back("wmma_gguf:" + fmt + ":bf16");
-  }
-  texts.push_back("wmma:f16");
-  texts.push_back("wmma:bf16");
-  std::vector<KernelSpec> specs;
-  for (const std::string& t : texts) specs.push_back(parse_kernel_spec(t + ":" + arch));
-  return specs;
-}
 
 std::filesystem::path golden_dir() {
   return std::filesystem::path(MOEJIT_SOURCE_DIR) / "tests" / "codegen" / "golden";
@@ -71,7 +56,7 @@ TEST(Emitter, DeterministicAndDistinct) {
   std::set<std::string> codes;
   std::size_t count = 0;
   for (const char* arch : {"sm_80", "sm_90"}) {
-    for (const KernelSpec& spec : all_default_specs(arch)) {
+    for (const KernelSpec& spec : test::all_default_specs(arch)) {
       const KernelSource a = emit_source(spec);
       const KernelSource b = emit_source(KernelSpec(spec));
       EXPECT_EQ(a.code, b.code);
@@ -86,7 +71,7 @@ TEST(Emitter, DeterministicAndDistinct) {
 }
 
 TEST(Emitter, ShortUnitWithBannerIncludesAndAsserts) {
-  for (const KernelSpec& spec : all_default_specs("sm_90")) {
+  for (const KernelSpec& spec : test::all_default_specs("sm_90")) {
     const KernelSource src = emit_source(spec);
     const KernelTemplate tmpl = kernel_template(spec);
     const std::string& c = src.code;

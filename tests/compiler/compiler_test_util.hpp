@@ -1,5 +1,5 @@
-// Shared pieces of the compiler tests: the default spec matrix, a temporary directory, and a
-// parallel compile loop.
+// Shared pieces of the compiler tests: a temporary directory and a parallel compile loop (the
+// default spec matrix is tests/default_specs.hpp).
 #pragma once
 
 #include <unistd.h>
@@ -15,24 +15,9 @@
 #include <vector>
 
 #include "codegen/spec_syntax.hpp"
+#include "tests/default_specs.hpp"
 
 namespace moejit::test {
-
-// Every variant x format x element with its default tile, for one architecture (32 specs).
-inline std::vector<KernelSpec> all_default_specs(const std::string& arch) {
-  std::vector<std::string> texts;
-  for (GgufBlockFormat f : kWeightFormats) {
-    const std::string fmt(format_name(f));
-    texts.push_back("scalar_gguf:" + fmt);
-    texts.push_back("wmma_gguf:" + fmt + ":f16");
-    texts.push_back("wmma_gguf:" + fmt + ":bf16");
-  }
-  texts.push_back("wmma:f16");
-  texts.push_back("wmma:bf16");
-  std::vector<KernelSpec> specs;
-  for (const std::string& t : texts) specs.push_back(parse_kernel_spec(t + ":" + arch));
-  return specs;
-}
 
 // A fresh directory under the system temp directory, removed with its contents at scope exit.
 class TempDir {
