@@ -9,14 +9,18 @@
 namespace moejit {
 
 struct ArchLimits {
-  int max_shared_per_block;  // bytes of dynamic shared memory a block may opt into
+  int max_shared_per_block;       // bytes of dynamic shared memory a block may opt into
+  int shared_per_sm;              // shared memory of one multiprocessor (blocks share it)
+  int reserved_shared_per_block;  // what the driver keeps per resident block
   int max_threads_per_block;
+  int max_threads_per_sm;
   int registers_per_sm;
   int max_registers_per_thread;
 };
 
 constexpr ArchLimits arch_limits(const GpuArch& arch) {
-  // sm_80 and sm_87: 163 KiB; sm_86 and sm_89: 99 KiB; sm_90: 227 KiB (per block, opt-in).
+  // sm_80 and sm_87: 163 KiB; sm_86 and sm_89: 99 KiB; sm_90: 227 KiB (per block, opt-in), of
+  // 164, 100 and 228 KiB per multiprocessor.
   int smem = 48 * 1024;
   if (arch.sm == 80 || arch.sm == 87)
     smem = 163 * 1024;
@@ -24,7 +28,8 @@ constexpr ArchLimits arch_limits(const GpuArch& arch) {
     smem = 99 * 1024;
   else if (arch.sm >= 90)
     smem = 227 * 1024;
-  return ArchLimits{smem, 1024, 65536, 255};
+  const int threads_per_sm = (arch.sm == 86 || arch.sm == 89) ? 1536 : 2048;
+  return ArchLimits{smem, smem + 1024, 1024, 1024, threads_per_sm, 65536, 255};
 }
 
 // The architectures moejit generates code for.

@@ -33,6 +33,9 @@ struct LaunchDims {
 struct KernelStep {
   std::string name_expression;
   LaunchDims dims;
+  // Launched with programmatic stream serialization (sm_90+): the kernel may start while the
+  // previous step runs, and waits for it in-kernel (templates/grid_dependency.cuh).
+  bool programmatic = false;
 };
 
 struct KernelTemplate {

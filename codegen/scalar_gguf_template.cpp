@@ -224,6 +224,7 @@ std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& d
       static_cast<unsigned>(std::min(ceil_div(dims.size_n, t.bn), kMaxGridY));  // column tiles
   main.dims.block[0] = static_cast<unsigned>(t.warps * 32);
   main.dims.shared_bytes = static_cast<unsigned>(scalar_gguf_codegen::shared_bytes(spec));
+  main.programmatic = spec.arch.sm >= 90;
   return {quantize, main};
 }
 

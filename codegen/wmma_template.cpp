@@ -67,6 +67,32 @@ std::int64_t raw_row_bytes(const KernelSpec& spec) {
   return 16 * ((blocks * layout.block_bytes + 30) / 16);
 }
 
+// Shared memory of a WmmaGguf tile with `b_tiles` dequantized B tiles (WmmaGgufTraits::kSmemBytes).
+std::int64_t gguf_shared_bytes(const KernelSpec& spec, int b_tiles) {
+  const Tile& t = spec.tile;
+  const std::int64_t ld = t.bk + 8;
+  return std::int64_t{t.stages} * t.bm * ld * 2 +
+         std::int64_t{t.stages} * t.bn * raw_row_bytes(spec) +
+         b_tiles * std::int64_t{t.bn} * ld * 2;
+}
+
+// WmmaGguf's kBTiles: one B tile when that lets more CTAs share a multiprocessor than two would
+// (shared memory and threads counted; the second barrier per step costs less than the lost
+// occupancy), else two.
+int b_tiles(const KernelSpec& spec) {
+  if (!is_gguf(spec) || !spec.format || spec.tile.bm <= 0 || spec.tile.bn <= 0 ||
+      spec.tile.bk <= 0 || spec.tile.stages <= 0)
+    return 2;
+  const ArchLimits limits = arch_limits(spec.arch);
+  const auto resident = [&](std::int64_t bytes) {
+    if (bytes > limits.max_shared_per_block) return std::int64_t{0};
+    return std::min<std::int64_t>(
+        std::int64_t{limits.shared_per_sm} / (bytes + limits.reserved_shared_per_block),
+        limits.max_threads_per_sm / (std::int64_t{spec.tile.warps} * 32));
+  };
+  return resident(gguf_shared_bytes(spec, 1)) > resident(gguf_shared_bytes(spec, 2)) ? 1 : 2;
+}
+
 std::string element_type(ElementKind e) {
   return e == ElementKind::Bf16 ? "__nv_bfloat16" : "__half";
 }
@@ -78,7 +104,7 @@ std::string format_trait(GgufBlockFormat f) {
   return "moejit::fmt::" + name;
 }
 
-// "<Fmt, T, BM, BN, BK, warps, stages" (no closing bracket).
+// "<Fmt, T, BM, BN, BK, warps, stages" (no closing bracket, no kBTiles).
 std::string traits_arguments(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   std::string args = "<";
@@ -91,8 +117,10 @@ std::string traits_arguments(const KernelSpec& spec) {
 
 std::string main_name_expression(const KernelSpec& spec) {
   std::string args = traits_arguments(spec);
-  if (spec.const_n > 0 || spec.const_k > 0)
+  const bool one_b_tile = b_tiles(spec) == 1;
+  if (spec.const_n > 0 || spec.const_k > 0 || one_b_tile)
     args += ", " + std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k);
+  if (one_b_tile) args += ", 1";
   return std::string(is_gguf(spec) ? "&moejit::wmma_gguf_kernel" : "&moejit::wmma_kernel") + args +
          ">";
 }
@@ -165,9 +193,7 @@ std::size_t shared_bytes(const KernelSpec& spec) {
   if (!is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);
   if (!spec.format) return 0;
-  return static_cast<std::size_t>(std::int64_t{t.stages} * t.bm * ld * 2 +
-                                  std::int64_t{t.stages} * t.bn * raw_row_bytes(spec) +
-                                  2 * std::int64_t{t.bn} * ld * 2);
+  return static_cast<std::size_t>(gguf_shared_bytes(spec, b_tiles(spec)));
 }
 
 std::optional<std::string> tile_error(const KernelSpec& spec) {
@@ -239,7 +265,7 @@ KernelTemplate kernel_template(const KernelSpec& spec) {
   out.name_expressions = {main_name_expression(spec), kOffsetsName};
   out.static_asserts = {
       std::string(is_gguf(spec) ? "moejit::WmmaGgufTraits" : "moejit::WmmaTraits") +
-      traits_arguments(spec) +
+      traits_arguments(spec) + (b_tiles(spec) == 1 ? ", 1" : "") +
       ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
   return out;
 }
@@ -276,6 +302,7 @@ std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& d
   main.dims.grid[2] = static_cast<unsigned>(grid_z);
   main.dims.block[0] = static_cast<unsigned>(t.warps * 32);
   main.dims.shared_bytes = static_cast<unsigned>(wmma_codegen::shared_bytes(spec));
+  main.programmatic = spec.arch.sm >= 90;
   return {offsets, main};
 }
 

@@ -92,6 +92,9 @@ Loaded load() {
 #undef MOEJIT_LOAD
   // Optional: drivers before CUDA 12.0 lack it; context_id falls back to the handle.
   api.cuCtxGetId = reinterpret_cast<decltype(api.cuCtxGetId)>(dlsym(handle, "cuCtxGetId"));
+  // Optional too: without it, programmatic launches fall back to plain, fully ordered ones.
+  api.cuLaunchKernelEx = reinterpret_cast<decltype(api.cuLaunchKernelEx)>(
+      dlsym(handle, MOEJIT_SYMBOL_NAME(cuLaunchKernelEx)));
   if (!missing.empty()) {
     result.error = std::string("the CUDA driver (") + kLibrary + ") is too old: it lacks " +
                    missing + "; install an NVIDIA driver that supports CUDA 13";

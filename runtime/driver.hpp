@@ -34,6 +34,7 @@ struct Api {
   decltype(&::cuFuncSetAttribute) cuFuncSetAttribute;
   decltype(&::cuFuncGetAttribute) cuFuncGetAttribute;
   decltype(&::cuLaunchKernel) cuLaunchKernel;
+  decltype(&::cuLaunchKernelEx) cuLaunchKernelEx;  // null on drivers older than CUDA 12.0
   decltype(&::cuStreamIsCapturing) cuStreamIsCapturing;
   decltype(&::cuStreamCreate) cuStreamCreate;
   decltype(&::cuStreamDestroy) cuStreamDestroy;

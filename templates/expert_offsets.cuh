@@ -2,6 +2,7 @@
 // without a single-block scan, for any number of experts and entries.
 #pragma once
 
+#include "grid_dependency.cuh"
 #include "moe_params.cuh"
 
 namespace moejit {
@@ -15,7 +16,10 @@ namespace moejit {
 // Precondition for meaningful segments: expert_ids sorted ascending. Unsorted ids still give
 // offsets in [0, size_m] and only in-bounds reads.
 // Launch: codegen/wmma_template.cpp (ceil((E + 1) / 256) blocks of 256 threads, no shared memory).
+// It lets the main kernel launch at once (grid_dependency.cuh); that kernel waits for it before
+// reading the offsets.
 __global__ void expert_offsets_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();
   const int m = p.size_m > 0 ? p.size_m : 0;
   const long long experts = p.num_experts;
   const int* ids = p.expert_ids;

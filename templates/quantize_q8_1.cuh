@@ -5,6 +5,7 @@
 #include <cuda_fp16.h>
 
 #include "formats/blocks.cuh"
+#include "grid_dependency.cuh"
 #include "moe_params.cuh"
 
 namespace moejit {
@@ -20,13 +21,15 @@ namespace moejit {
 // (a coalesced 128-byte read); warps grid-stride over all input_rows * size_k / 32 blocks in
 // row-major order (64-bit indices). Lane 0 stores the d/s word, lanes 0, 4, .., 28 store one
 // packed word of four q values each. No shared memory, no barriers; any grid and any block size
-// that is a multiple of 32 works (the launch plan uses 256 threads).
+// that is a multiple of 32 works (the launch plan uses 256 threads). It lets the main kernel
+// launch at once (grid_dependency.cuh); that kernel waits for it before reading act_q8.
 //
 // Preconditions: size_k % 32 == 0; p.act_q8 4-byte aligned (the workspace is 256-byte aligned);
 // compiled with IEEE division and denormals (NVRTC's defaults; not with -ftz=true or
 // --use_fast_math), which the bit-exact match relies on. As in the CPU reference, amax ignores
 // NaN and a NaN value quantizes to 0 (the float-to-int conversion saturates and maps NaN to 0).
 __global__ void quantize_q8_1_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();
   const unsigned kFull = 0xFFFFFFFFu;
   const int lane = static_cast<int>(threadIdx.x & 31u);
   const long long warps_per_cta = blockDim.x >> 5;

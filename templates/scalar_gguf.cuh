@@ -4,6 +4,7 @@
 
 #include "formats/blocks.cuh"
 #include "formats/vec_dot.cuh"
+#include "grid_dependency.cuh"
 #include "moe_params.cuh"
 
 namespace moejit {
@@ -77,6 +78,9 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_kernel(MoeParams p) {
   const gguf::BlockQ8_1* act = static_cast<const gguf::BlockQ8_1*>(p.act_q8);
   float* out = static_cast<float*>(p.output);
 
+  // act_q8 comes from quantize_q8_1_kernel: the first chunk's weight loads are issued before
+  // waiting for it (grid_dependency.cuh), so their latency overlaps the quantizer's tail.
+  bool act_ready = false;
   for (long long win = blockIdx.x; win < windows; win += gridDim.x) {
     // The window's entries (the same values in every thread of the CTA).
     int in_row[kBlockM], expert[kBlockM];
@@ -139,6 +143,10 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_kernel(MoeParams p) {
             Fmt::load_chunk(reinterpret_cast<const Block*>(wrow[c] + static_cast<long long>(blk) *
                                                                          Fmt::kBlockBytes),
                             chunk, w[c]);
+          if (!act_ready) {
+            grid_dependency_wait();
+            act_ready = true;
+          }
           // One member at a time (a run-time loop, so only one member's q8_1 blocks are live);
           // its sums go to acc[.][m] through a compile-time select, keeping acc in registers.
           for (unsigned todo = members; todo != 0; todo &= todo - 1) {

@@ -28,6 +28,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "grid_dependency.cuh"
 #include "moe_params.cuh"
 #include "tc/epilogue.cuh"
 #include "tc/ptx.cuh"
@@ -67,6 +68,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_kernel(MoeParams p) {
   const int size_n = kConstN > 0 ? kConstN : p.size_n;
   const int size_k = kConstK > 0 ? kConstK : p.size_k;
 
+  grid_dependency_wait();  // the offsets come from expert_offsets_kernel
   const tc::MTile tile = tc::map_m_tile<BM>(p, blockIdx.x);
   const long long n_tile = tc::n_tile_index();
   // Whole-CTA exits, before any barrier.

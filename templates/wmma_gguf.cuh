@@ -2,7 +2,8 @@
 // to T) into shared memory, tensor cores with f32 accumulation, f32 output:
 // out[p, n] = s * sum_k A[in_row, k] * T(dequant(W[e, n, k])).
 //
-// Kernel: moejit::wmma_gguf_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN = 0, kConstK = 0>
+// Kernel: moejit::wmma_gguf_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN = 0, kConstK = 0,
+//                                  kBTiles = 2>
 //   Fmt      a moejit::fmt trait (Q4_0 ... Q6_K, formats/dequant.cuh)
 //   T        __half or __nv_bfloat16 (activations, and the type weights are dequantized to)
 //   BM x BN  CTA tile: BM entries of one expert's segment x BN output columns
@@ -10,6 +11,9 @@
 //            of 256. A step covers max(1, BK / qk) whole blocks per weight row; with BK < 256 a
 //            step stages the whole super-block holding its BK elements.
 //   kWarps, kConstN, kConstK: as for wmma_kernel (wmma.cuh); kStages >= 3 ring stages.
+//   kBTiles  2: the dequantized B tile is double-buffered (one barrier per K step); 1: one B tile
+//            and two barriers per step, for tiles whose smaller footprint lets one more CTA share
+//            a multiprocessor (codegen picks it).
 // Grid, block and launch order: as wmma_kernel; dynamic shared memory WmmaGgufTraits::kSmemBytes.
 //
 // Thread roles per K step kt: all threads issue the cp.async copies of step kt + kStages - 1 (the
@@ -20,7 +24,9 @@
 // (16-byte chunks starting at the row's block address rounded down to 16), 2 x B tile
 // [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's copies, publishes
 // them and B tile kt % 2, and frees ring slot (kt - 1) % kStages (refilled right after) and B tile
-// (kt + 1) % 2 (rewritten right after); hence kStages >= 3.
+// (kt + 1) % 2 (rewritten right after); hence kStages >= 3. With one B tile, step kt issues the
+// copies of step kt + kStages - 1, runs its MMAs, waits for step kt + 1's copies, and between two
+// barriers (all MMAs done with B; B rewritten) dequantizes step kt + 1.
 // Preconditions (checked by the planner): K % qk == 0 and K % 8 == 0; activations and weights
 // 16-byte aligned, output 8-byte aligned; expert_ids sorted ascending (entries outside [0, E)
 // and pair ids outside [0, num_pairs) are skipped). Weight strides may be any multiple of 2; no
@@ -31,6 +37,7 @@
 #include <cuda_fp16.h>
 
 #include "formats/dequant.cuh"
+#include "grid_dependency.cuh"
 #include "moe_params.cuh"
 #include "tc/epilogue.cuh"
 #include "tc/ptx.cuh"
@@ -40,7 +47,7 @@
 
 namespace moejit {
 
-template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages>
+template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, int kBTiles = 2>
 struct WmmaGgufTraits {
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kLd = BK + 8;
@@ -59,7 +66,8 @@ struct WmmaGgufTraits {
   static constexpr int kStageA = BM * kLd;             // elements
   static constexpr int kStageRaw = BN * kRawRowBytes;  // bytes
   static constexpr int kTileB = BN * kLd;              // elements
-  static constexpr int kSmemBytes = kStages * kStageA * 2 + kStages * kStageRaw + 2 * kTileB * 2;
+  static constexpr int kSmemBytes =
+      kStages * kStageA * 2 + kStages * kStageRaw + kBTiles * kTileB * 2;
 
   static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
   static_assert(BM % 16 == 0 && BN % 16 == 0, "BM and BN are multiples of 16");
@@ -67,15 +75,15 @@ struct WmmaGgufTraits {
   static_assert(BK % kQk == 0 || kQk % BK == 0, "BK divides, or is a multiple of, the block size");
   static_assert(kWarps >= 1 && kWarps <= 32, "1 to 32 warps");
   static_assert(kStages >= 3, "dequantization runs one step ahead: at least 3 ring stages");
+  static_assert(kBTiles == 1 || kBTiles == 2, "one or two dequantized B tiles");
   static_assert(kWarpsM > 0, "no warp layout: BM/16 and BN/16 must split over the warps");
   static_assert(kMT * kNT * 4 <= 128, "warp tile too large (accumulators exceed 128 registers)");
 };
 
 template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, int kConstN = 0,
-          int kConstK = 0>
+          int kConstK = 0, int kBTiles = 2>
 __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
-  using Tr = WmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages>;
-  using Block = typename Fmt::Block;
+  using Tr = WmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages, kBTiles>;
   constexpr int kQk = Tr::kQk;
   constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
   constexpr int kDequantTasks = BN * kGroups;
@@ -83,6 +91,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
   const int size_n = kConstN > 0 ? kConstN : p.size_n;
   const int size_k = kConstK > 0 ? kConstK : p.size_k;
 
+  grid_dependency_wait();  // the offsets come from expert_offsets_kernel
   const tc::MTile tile = tc::map_m_tile<BM>(p, blockIdx.x);
   const long long n_tile = tc::n_tile_index();
   // Whole-CTA exits, before any barrier.
@@ -129,14 +138,18 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
     return expert_w + static_cast<long long>(n) * p.weight_row_stride;
   });
 
-  // Weight row n's address modulo 16 (its staged bytes start at that offset of a staging row).
+  // The address modulo 16 of the weight row of each of this thread's dequantization tasks (a
+  // task's row is the same at every step): its staged bytes start at that offset of a staging row,
+  // plus the step's first byte.
   const unsigned long long expert_w_addr = reinterpret_cast<unsigned long long>(expert_w);
-  auto row_misalign = [&](int n) {
-    return static_cast<int>(
-        (expert_w_addr + static_cast<unsigned long long>(n) *
-                             static_cast<unsigned long long>(p.weight_row_stride)) &
-        15ull);
-  };
+  int row_misalign[kDequantIters];
+#pragma unroll
+  for (int it = 0; it < kDequantIters; ++it) {
+    const unsigned long long n =
+        static_cast<unsigned long long>(n0 + (tid + it * Tr::kThreads) / kGroups);
+    row_misalign[it] = static_cast<int>(
+        (expert_w_addr + n * static_cast<unsigned long long>(p.weight_row_stride)) & 15ull);
+  }
 
   // Step kt covers elements [kt*BK, kt*BK + BK): blocks from first_block(kt), of which
   // valid_blocks(kt) lie inside the row (fewer only in a last partial step when BK > qk).
@@ -159,8 +172,9 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
     const unsigned char* raw = smem_raw + (kt % kStages) * Tr::kStageRaw;
     const int k0 = kt * BK;
     const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
+    const int step_misalign = static_cast<int>(step_first_byte & 15);
     const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
-#pragma unroll 4
+#pragma unroll
     for (int it = 0; it < kDequantIters; ++it) {
       const int c = tid + it * Tr::kThreads;
       if (kDequantTasks % Tr::kThreads == 0 || c < kDequantTasks) {
@@ -169,11 +183,11 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
         uint4 packed = make_uint4(0u, 0u, 0u, 0u);
         if (n0 + r < size_n && k0 + g * 8 < size_k) {
           const int e_off = elem_offset + g * 8;
-          const int row_offset = static_cast<int>((row_misalign(n0 + r) + step_first_byte) & 15);
-          const Block* block = reinterpret_cast<const Block*>(
-              raw + r * Tr::kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes);
+          const int row_offset = (row_misalign[it] + step_misalign) & 15;
+          const unsigned char* block =
+              raw + r * Tr::kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
           float y[8];
-          Fmt::dequantize8(*block, e_off % kQk, y);
+          Fmt::dequantize8(block, e_off % kQk, y);
           packed.x = tc::Convert<T>::pack2(y[0], y[1]);
           packed.y = tc::Convert<T>::pack2(y[2], y[3]);
           packed.z = tc::Convert<T>::pack2(y[4], y[5]);
@@ -190,10 +204,12 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
     if (s < k_steps) issue_step(s, s);
     tc::cp_async_commit();
   }
-  // Step 0 is dequantized before the loop; step kt + 1 while step kt runs its MMAs.
+  // Step 0 is dequantized before the loop; step kt + 1 while (two B tiles) or after (one) step kt
+  // runs its MMAs.
   tc::cp_async_wait<kStages - 2>();
   __syncthreads();
   dequantize_step(0, smem_b);
+  if constexpr (kBTiles == 1) __syncthreads();
 
   tc::WarpAccumulators<Tr::kMT, Tr::kNT> acc;
   acc.zero();
@@ -201,18 +217,38 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
   const T* warp_a = smem_a + warp_m * Tr::kWarpTileM * Tr::kLd;
   const int warp_b_offset = warp_n * Tr::kWarpTileN * Tr::kLd;
 
-  for (int kt = 0; kt < k_steps; ++kt) {
-    // This thread's copies of step kt + 1 have landed; the barrier publishes everyone's, and the
-    // B tile of step kt, and frees ring slot (kt - 1) % kStages and B tile (kt + 1) % 2.
-    tc::cp_async_wait<kStages - 3>();
-    __syncthreads();
-    const int next = kt + kStages - 1;
-    if (next < k_steps) issue_step(next, next % kStages);
-    tc::cp_async_commit();
-    if (kt + 1 < k_steps) dequantize_step(kt + 1, smem_b + ((kt + 1) & 1) * Tr::kTileB);
-    tc::warp_mma_k_step<T, Tr::kMT, Tr::kNT, BK, Tr::kLd>(
-        acc, warp_a + (kt % kStages) * Tr::kStageA, smem_b + (kt & 1) * Tr::kTileB + warp_b_offset,
-        lane, live_rows);
+  if constexpr (kBTiles == 2) {
+    for (int kt = 0; kt < k_steps; ++kt) {
+      // This thread's copies of step kt + 1 have landed; the barrier publishes everyone's, and the
+      // B tile of step kt, and frees ring slot (kt - 1) % kStages and B tile (kt + 1) % 2.
+      tc::cp_async_wait<kStages - 3>();
+      __syncthreads();
+      const int next = kt + kStages - 1;
+      if (next < k_steps) issue_step(next, next % kStages);
+      tc::cp_async_commit();
+      if (kt + 1 < k_steps) dequantize_step(kt + 1, smem_b + ((kt + 1) & 1) * Tr::kTileB);
+      tc::warp_mma_k_step<T, Tr::kMT, Tr::kNT, BK, Tr::kLd>(
+          acc, warp_a + (kt % kStages) * Tr::kStageA,
+          smem_b + (kt & 1) * Tr::kTileB + warp_b_offset, lane, live_rows);
+    }
+  } else {
+    for (int kt = 0; kt < k_steps; ++kt) {
+      // Ring slot (kt - 1) % kStages was last read by step kt - 1's MMAs and step kt - 1's
+      // dequantization, both before the last barrier.
+      const int next = kt + kStages - 1;
+      if (next < k_steps) issue_step(next, next % kStages);
+      tc::cp_async_commit();
+      tc::warp_mma_k_step<T, Tr::kMT, Tr::kNT, BK, Tr::kLd>(
+          acc, warp_a + (kt % kStages) * Tr::kStageA, smem_b + warp_b_offset, lane, live_rows);
+      if (kt + 1 < k_steps) {
+        // Step kt + 1's copies have landed (this thread's; the barrier publishes everyone's) and
+        // every warp is done with B; the second barrier publishes the new B tile.
+        tc::cp_async_wait<kStages - 2>();
+        __syncthreads();
+        dequantize_step(kt + 1, smem_b);
+        __syncthreads();
+      }
+    }
   }
 
   tc::store_warp_tile<float>(p, acc, tile.begin, tile.end, warp_m * Tr::kWarpTileM,

@@ -4,11 +4,14 @@
 //
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
 // kIsKQuant, and
-//   dequantize8(const Block& b, int j0, float (&y)[8]):  y[x] = element j0 + x of the block,
-//     for j0 % 8 == 0 (the eight elements share one 16-element scale group);
-//   dequantize<kCount>(const Block& b, int j0, float* y): elements [j0, j0 + kCount), for
-//     kCount a multiple of 8 and j0 % 8 == 0 (a 32-element sub-block: kCount = 32).
-// Blocks may sit at any 2-byte-aligned address (fields are read as bytes and 16-bit halves).
+//   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
+//     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group).
+// b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
+// (4 bytes when kBlockBytes % 4 == 0, else 2). The quants of a group are read as two 32-bit words
+// (bytes [p, p + 8) of the block; for a 2-byte-aligned p, bytes up to p + 10 are read and the two
+// past p + 8 discarded, so two readable bytes must follow the block), decoded four at a time with
+// word-wide shifts and masks into bytes holding q + bias, and each byte becomes an exact f32
+// through its IEEE bits (no integer-to-float conversion instruction).
 #pragma once
 
 #include "formats/blocks.cuh"
@@ -18,23 +21,72 @@ namespace fmt {
 
 namespace detail {
 
-// float(v) for |v| < 2^22, exactly: 1.5 * 2^23 + v is exact in f32 (unit spacing there) and so is
-// the subtraction. Two full-rate ALU operations instead of the quarter-rate I2F conversion.
-__device__ __forceinline__ float to_f32(int v) {
-  return __fsub_rn(__int_as_float(0x4B400000 + v), 12582912.0f);
+// Eight bytes at p as two little-endian words; kAlign (2, 4 or 8) is p's known alignment.
+template <int kAlign>
+__device__ __forceinline__ uint2 load8(const unsigned char* p) {
+  if constexpr (kAlign >= 8) {
+    return *reinterpret_cast<const uint2*>(p);
+  } else if constexpr (kAlign == 4) {
+    const unsigned* w = reinterpret_cast<const unsigned*>(p);
+    return make_uint2(w[0], w[1]);
+  } else {
+    const unsigned mis = static_cast<unsigned>(reinterpret_cast<unsigned long long>(p)) & 2u;
+    const unsigned* w = reinterpret_cast<const unsigned*>(p - mis);
+    const unsigned w0 = w[0];
+    const unsigned w1 = w[1];
+    const unsigned w2 = mis != 0 ? w[2] : 0u;
+    return make_uint2(__funnelshift_r(w0, w1, 8 * mis), __funnelshift_r(w1, w2, 8 * mis));
+  }
 }
 
-// Shared loop of dequantize<kCount>.
-template <class Fmt, int kCount>
-__device__ __forceinline__ void dequantize_groups(const typename Fmt::Block& b, int j0, float* y) {
-  static_assert(kCount % 8 == 0, "dequantize works on groups of 8 elements");
+__device__ __forceinline__ unsigned load_u16(const unsigned char* p) {
+  return *reinterpret_cast<const unsigned short*>(p);
+}
+
+__device__ __forceinline__ float half_at(const unsigned char* p) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(load_u16(p))));
+}
+
+// f32(byte x of w - bias), exactly, for byte values and biases below 2^22: the bits 0x4B0000bb
+// are the f32 2^23 + bb, and subtracting 2^23 + bias is exact.
+template <int kBias>
+__device__ __forceinline__ float byte_f32(unsigned w, int x) {
+  const unsigned bits = __byte_perm(w, 0x4B000000u, 0x7540u | static_cast<unsigned>(x));
+  return __fsub_rn(__uint_as_float(bits), 8388608.0f + static_cast<float>(kBias));
+}
+
+// Bits [i, i + 4) of v moved to bit 0 of bytes 0..3.
+__device__ __forceinline__ unsigned spread4(unsigned v) {
+  return ((v & 0xFu) * 0x00204081u) & 0x01010101u;
+}
+
+// y[x] = f32(byte x of {w.x, w.y} - kBias) * d.
+template <int kBias>
+__device__ __forceinline__ void scale8(uint2 w, float d, float (&y)[8]) {
 #pragma unroll
-  for (int g = 0; g < kCount; g += 8) {
-    float part[8];
-    Fmt::dequantize8(b, j0 + g, part);
+  for (int x = 0; x < 4; ++x) y[x] = __fmul_rn(byte_f32<kBias>(w.x, x), d);
 #pragma unroll
-    for (int x = 0; x < 8; ++x) y[g + x] = part[x];
-  }
+  for (int x = 0; x < 4; ++x) y[4 + x] = __fmul_rn(byte_f32<kBias>(w.y, x), d);
+}
+
+// y[x] = f32(byte x) * d + m.
+__device__ __forceinline__ void scale_add8(uint2 w, float d, float m, float (&y)[8]) {
+#pragma unroll
+  for (int x = 0; x < 4; ++x) y[x] = __fadd_rn(__fmul_rn(byte_f32<0>(w.x, x), d), m);
+#pragma unroll
+  for (int x = 0; x < 4; ++x) y[4 + x] = __fadd_rn(__fmul_rn(byte_f32<0>(w.y, x), d), m);
+}
+
+// y[x] = dl * f32(byte x) - ml.
+__device__ __forceinline__ void scale_sub8(uint2 w, float dl, float ml, float (&y)[8]) {
+#pragma unroll
+  for (int x = 0; x < 4; ++x) y[x] = __fsub_rn(__fmul_rn(dl, byte_f32<0>(w.x, x)), ml);
+#pragma unroll
+  for (int x = 0; x < 4; ++x) y[4 + x] = __fsub_rn(__fmul_rn(dl, byte_f32<0>(w.y, x)), ml);
+}
+
+__device__ __forceinline__ uint2 nibbles(uint2 w, int shift) {
+  return make_uint2((w.x >> shift) & 0x0F0F0F0Fu, (w.y >> shift) & 0x0F0F0F0Fu);
 }
 
 // 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block (ggml get_scale_min_k4).
@@ -56,74 +108,52 @@ __device__ __forceinline__ int scale_q3_k(const unsigned char* s, int t) {
   return (s[t - 8] >> 4) | (((s[8 + t - 12] >> 6) & 3) << 4);
 }
 
-// 4-bit quant of element i of a 32-element Q4/Q5 block: low nibbles hold elements 0..15.
-__device__ __forceinline__ int nibble32(const unsigned char* qs, int i) {
-  return i < 16 ? (qs[i] & 0xF) : (qs[i - 16] >> 4);
-}
-
-__device__ __forceinline__ unsigned load_u32_le(const unsigned char* b) {
-  return static_cast<unsigned>(b[0]) | (static_cast<unsigned>(b[1]) << 8) |
-         (static_cast<unsigned>(b[2]) << 16) | (static_cast<unsigned>(b[3]) << 24);
+// f32(v) for 0 <= v < 2^22 (scales), exactly.
+__device__ __forceinline__ float small_f32(int v) {
+  return __fsub_rn(__int_as_float(0x4B000000 | v), 8388608.0f);
 }
 
 }  // namespace detail
 
-// y = f32(q - 8) * d.
+// Element i < 16: low nibble of qs[i]; i >= 16: high nibble of qs[i - 16]. y = f32(q - 8) * d.
 struct Q4_0 {
   using Block = gguf::BlockQ4_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 18;
   static constexpr bool kIsKQuant = false;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-#pragma unroll
-    for (int x = 0; x < 8; ++x)
-      y[x] = __fmul_rn(detail::to_f32(detail::nibble32(b.qs, j0 + x) - 8), d);
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q4_0, kCount>(b, j0, y);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    const uint2 q = detail::nibbles(detail::load8<2>(b + 2 + (j0 & 15)), j0 & 16 ? 4 : 0);
+    detail::scale8<8>(q, detail::half_at(b), y);
   }
 };
 
-// y = f32(q) * d + m.
+// q as Q4_0; y = f32(q) * d + m.
 struct Q4_1 {
   using Block = gguf::BlockQ4_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 20;
   static constexpr bool kIsKQuant = false;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-    const float m = gguf::half_bits_to_float(b.m);
-#pragma unroll
-    for (int x = 0; x < 8; ++x)
-      y[x] = __fadd_rn(__fmul_rn(detail::to_f32(detail::nibble32(b.qs, j0 + x)), d), m);
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q4_1, kCount>(b, j0, y);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    const uint2 q = detail::nibbles(detail::load8<4>(b + 4 + (j0 & 15)), j0 & 16 ? 4 : 0);
+    detail::scale_add8(q, detail::half_at(b), detail::half_at(b + 2), y);
   }
 };
 
-// q = nibble | (bit i of qh) << 4; y = f32(q - 16) * d.
+// q = nibble (as Q4_0) | (bit i of the 32-bit qh) << 4; y = f32(q - 16) * d.
 struct Q5_0 {
   using Block = gguf::BlockQ5_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 22;
   static constexpr bool kIsKQuant = false;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-    const unsigned h = detail::load_u32_le(b.qh);
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int i = j0 + x;
-      const int q = detail::nibble32(b.qs, i) | static_cast<int>(((h >> i) & 1u) << 4);
-      y[x] = __fmul_rn(detail::to_f32(q - 16), d);
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q5_0, kCount>(b, j0, y);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    const unsigned h = (detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16)) >> j0;
+    uint2 q = detail::nibbles(detail::load8<2>(b + 6 + (j0 & 15)), j0 & 16 ? 4 : 0);
+    q.x |= detail::spread4(h) << 4;
+    q.y |= detail::spread4(h >> 4) << 4;
+    detail::scale8<16>(q, detail::half_at(b), y);
   }
 };
 
@@ -133,37 +163,28 @@ struct Q5_1 {
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 24;
   static constexpr bool kIsKQuant = false;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-    const float m = gguf::half_bits_to_float(b.m);
-    const unsigned h = detail::load_u32_le(b.qh);
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int i = j0 + x;
-      const int q = detail::nibble32(b.qs, i) | static_cast<int>(((h >> i) & 1u) << 4);
-      y[x] = __fadd_rn(__fmul_rn(detail::to_f32(q), d), m);
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q5_1, kCount>(b, j0, y);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    const unsigned h = *reinterpret_cast<const unsigned*>(b + 4) >> j0;
+    uint2 q = detail::nibbles(detail::load8<8>(b + 8 + (j0 & 15)), j0 & 16 ? 4 : 0);
+    q.x |= detail::spread4(h) << 4;
+    q.y |= detail::spread4(h >> 4) << 4;
+    detail::scale_add8(q, detail::half_at(b), detail::half_at(b + 2), y);
   }
 };
 
-// y = f32(qs[i]) * d.
+// y = f32(qs[i]) * d (qs signed; stored + 128 in the decoded bytes).
 struct Q8_0 {
   using Block = gguf::BlockQ8_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 34;
   static constexpr bool kIsKQuant = false;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-#pragma unroll
-    for (int x = 0; x < 8; ++x) y[x] = __fmul_rn(detail::to_f32(b.qs[j0 + x]), d);
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q8_0, kCount>(b, j0, y);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    uint2 q = detail::load8<2>(b + 2 + j0);
+    q.x ^= 0x80808080u;
+    q.y ^= 0x80808080u;
+    detail::scale8<128>(q, detail::half_at(b), y);
   }
 };
 
@@ -174,51 +195,40 @@ struct Q2_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 84;
   static constexpr bool kIsKQuant = true;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-    const float dmin = gguf::half_bits_to_float(b.dmin);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
     const int h = j0 >> 7;
     const int shift = 2 * ((j0 >> 5) & 3);
-    const int l0 = j0 & 31;
-    const int sc = b.scales[j0 >> 4];
-    const float dl = __fmul_rn(d, detail::to_f32(sc & 0xF));
-    const float ml = __fmul_rn(dmin, detail::to_f32(sc >> 4));
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int q = (b.qs[32 * h + l0 + x] >> shift) & 3;
-      y[x] = __fsub_rn(__fmul_rn(dl, detail::to_f32(q)), ml);
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q2_K, kCount>(b, j0, y);
+    const int sc = b[j0 >> 4];
+    const float dl = __fmul_rn(detail::half_at(b + 80), detail::small_f32(sc & 0xF));
+    const float ml = __fmul_rn(detail::half_at(b + 82), detail::small_f32(sc >> 4));
+    const uint2 w = detail::load8<4>(b + 16 + 32 * h + (j0 & 31));
+    const uint2 q = make_uint2((w.x >> shift) & 0x03030303u, (w.y >> shift) & 0x03030303u);
+    detail::scale_sub8(q, dl, ml, y);
   }
 };
 
 // i = 128h + 32j + l: lo = (qs[32h + l] >> 2j) & 3, q = lo - (bit (4h + j) of hmask[l] ? 0 : 4);
-// y = (d * f32(S[i / 16] - 32)) * f32(q) with the 6-bit scales S.
+// y = (d * f32(S[i / 16] - 32)) * f32(q) with the 6-bit scales S. Decoded bytes hold q + 4.
 struct Q3_K {
   using Block = gguf::BlockQ3_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 110;
   static constexpr bool kIsKQuant = true;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
     const int h = j0 >> 7;
     const int j = (j0 >> 5) & 3;
     const int l0 = j0 & 31;
-    const float dl = __fmul_rn(d, detail::to_f32(detail::scale_q3_k(b.scales, j0 >> 4) - 32));
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int l = l0 + x;
-      const int lo = (b.qs[32 * h + l] >> (2 * j)) & 3;
-      const int q = lo - (((b.hmask[l] >> (4 * h + j)) & 1) ? 0 : 4);
-      y[x] = __fmul_rn(dl, detail::to_f32(q));
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q3_K, kCount>(b, j0, y);
+    const float dl = __fmul_rn(detail::half_at(b + 108),
+                               detail::small_f32(detail::scale_q3_k(b + 96, j0 >> 4)) - 32.0f);
+    const uint2 lo = detail::load8<2>(b + 32 + 32 * h + l0);
+    const uint2 hm = detail::load8<2>(b + l0);
+    const int hbit = 4 * h + j;
+    const uint2 q =
+        make_uint2(((lo.x >> (2 * j)) & 0x03030303u) | (((hm.x >> hbit) & 0x01010101u) << 2),
+                   ((lo.y >> (2 * j)) & 0x03030303u) | (((hm.y >> hbit) & 0x01010101u) << 2));
+    detail::scale8<4>(q, dl, y);
   }
 };
 
@@ -229,27 +239,17 @@ struct Q4_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 144;
   static constexpr bool kIsKQuant = true;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-    const float dmin = gguf::half_bits_to_float(b.dmin);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
     const int j = j0 >> 5;
-    const int c = j >> 1;
-    const int shift = 4 * (j & 1);
-    const int l0 = j0 & 31;
     int sc = 0;
     int mn = 0;
-    detail::scale_min_k4(b.scales, j, sc, mn);
-    const float dl = __fmul_rn(d, detail::to_f32(sc));
-    const float ml = __fmul_rn(dmin, detail::to_f32(mn));
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int q = (b.qs[32 * c + l0 + x] >> shift) & 0xF;
-      y[x] = __fsub_rn(__fmul_rn(dl, detail::to_f32(q)), ml);
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q4_K, kCount>(b, j0, y);
+    detail::scale_min_k4(b + 4, j, sc, mn);
+    const float dl = __fmul_rn(detail::half_at(b), detail::small_f32(sc));
+    const float ml = __fmul_rn(detail::half_at(b + 2), detail::small_f32(mn));
+    const uint2 q =
+        detail::nibbles(detail::load8<8>(b + 16 + 32 * (j >> 1) + (j0 & 31)), 4 * (j & 1));
+    detail::scale_sub8(q, dl, ml, y);
   }
 };
 
@@ -259,28 +259,20 @@ struct Q5_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 176;
   static constexpr bool kIsKQuant = true;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
-    const float dmin = gguf::half_bits_to_float(b.dmin);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
     const int j = j0 >> 5;
-    const int c = j >> 1;
-    const int shift = 4 * (j & 1);
     const int l0 = j0 & 31;
     int sc = 0;
     int mn = 0;
-    detail::scale_min_k4(b.scales, j, sc, mn);
-    const float dl = __fmul_rn(d, detail::to_f32(sc));
-    const float ml = __fmul_rn(dmin, detail::to_f32(mn));
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int l = l0 + x;
-      const int q = ((b.qs[32 * c + l] >> shift) & 0xF) + 16 * ((b.qh[l] >> j) & 1);
-      y[x] = __fsub_rn(__fmul_rn(dl, detail::to_f32(q)), ml);
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q5_K, kCount>(b, j0, y);
+    detail::scale_min_k4(b + 4, j, sc, mn);
+    const float dl = __fmul_rn(detail::half_at(b), detail::small_f32(sc));
+    const float ml = __fmul_rn(detail::half_at(b + 2), detail::small_f32(mn));
+    uint2 q = detail::nibbles(detail::load8<8>(b + 48 + 32 * (j >> 1) + l0), 4 * (j & 1));
+    const uint2 hi = detail::load8<8>(b + 16 + l0);
+    q.x |= ((hi.x >> j) & 0x01010101u) << 4;
+    q.y |= ((hi.y >> j) & 0x01010101u) << 4;
+    detail::scale_sub8(q, dl, ml, y);
   }
 };
 
@@ -291,26 +283,18 @@ struct Q6_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 210;
   static constexpr bool kIsKQuant = true;
-  static __device__ __forceinline__ void dequantize8(const Block& b, int j0, float (&y)[8]) {
-    const float d = gguf::half_bits_to_float(b.d);
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
     const int h = j0 >> 7;
     const int r = (j0 >> 5) & 3;
     const int l0 = j0 & 31;
-    const int lo_shift = 4 * (r >> 1);
-    const unsigned char* ql = b.ql + 64 * h + 32 * (r & 1);
-    const unsigned char* qh = b.qh + 32 * h;
-    const float dl = __fmul_rn(d, detail::to_f32(b.scales[j0 >> 4]));
-#pragma unroll
-    for (int x = 0; x < 8; ++x) {
-      const int l = l0 + x;
-      const int lo = (ql[l] >> lo_shift) & 0xF;
-      const int hi = (qh[l] >> (2 * r)) & 3;
-      y[x] = __fmul_rn(dl, detail::to_f32((lo | (hi << 4)) - 32));
-    }
-  }
-  template <int kCount>
-  static __device__ __forceinline__ void dequantize(const Block& b, int j0, float* y) {
-    detail::dequantize_groups<Q6_K, kCount>(b, j0, y);
+    const int sc = static_cast<signed char>(b[192 + (j0 >> 4)]);
+    const float dl = __fmul_rn(detail::half_at(b + 208), detail::small_f32(sc + 128) - 128.0f);
+    uint2 q = detail::nibbles(detail::load8<2>(b + 64 * h + 32 * (r & 1) + l0), 4 * (r >> 1));
+    const uint2 hi = detail::load8<2>(b + 128 + 32 * h + l0);
+    q.x |= ((hi.x >> (2 * r)) & 0x03030303u) << 4;
+    q.y |= ((hi.y >> (2 * r)) & 0x03030303u) << 4;
+    detail::scale8<32>(q, dl, y);
   }
 };
 

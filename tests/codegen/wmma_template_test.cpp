@@ -176,8 +176,9 @@ TEST(WmmaLaunchPlan, OffsetsKernelFirstThenMain) {
   EXPECT_EQ(plan[0].dims.block[0], 256u);
   EXPECT_EQ(plan[0].dims.shared_bytes, 0u);
   EXPECT_GE(std::int64_t{plan[0].dims.grid[0]} * 256, 129);
+  // One B tile (the trailing 1): 102,912 bytes fit two CTAs per multiprocessor, 117,760 one.
   EXPECT_EQ(plan[1].name_expression,
-            "&moejit::wmma_gguf_kernel<moejit::fmt::Q4_K, __half, 64, 64, 128, 4, 3>");
+            "&moejit::wmma_gguf_kernel<moejit::fmt::Q4_K, __half, 64, 64, 128, 4, 3, 0, 0, 1>");
   EXPECT_EQ(plan[1].dims.block[0], 128u);
   EXPECT_EQ(plan[1].dims.shared_bytes, wc::shared_bytes(spec));
   EXPECT_EQ(plan[1].dims.grid[1], 12u);
@@ -238,11 +239,15 @@ TEST(WmmaSharedBytes, MatchesTheTemplateLayout) {
   // Wmma: stages x (BM + BN) x (BK + 8) x 2 bytes.
   EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{64, 64, 32, 4, 3})), 3u * 128 * 40 * 2);
   EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{128, 128, 32, 8, 4})), 81920u);
-  // WmmaGguf: A stages + raw stages (16-byte chunks of the step's blocks, misaligned start) + two
-  // B tiles.
-  // q8_0, BK 64: 2 blocks = 68 bytes -> 6 chunks = 96 bytes per row.
+  // WmmaGguf: A stages + raw stages (16-byte chunks of the step's blocks, misaligned start) + one
+  // or two B tiles.
+  // q8_0, BK 64: 2 blocks = 68 bytes -> 6 chunks = 96 bytes per row. Two B tiles (64,512 bytes)
+  // fit 3 CTAs in an H100 multiprocessor's 228 KiB, one B tile (55,296) fits 4: one B tile.
   EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q8_0, Tile{64, 64, 64, 4, 3})),
-            3u * 64 * 72 * 2 + 3u * 64 * 96 + 2u * 64 * 72 * 2);
+            3u * 64 * 72 * 2 + 3u * 64 * 96 + 1u * 64 * 72 * 2);
+  // q4_k 16x64x64: 56,064 bytes with two B tiles and 46,848 with one: 4 CTAs either way, two.
+  EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q4_K, Tile{16, 64, 64, 4, 3})),
+            3u * 16 * 72 * 2 + 3u * 64 * 160 + 2u * 64 * 72 * 2);
   // q6_k, BK 128 (< 256): one 210-byte super-block -> 15 chunks = 240 bytes per row.
   EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q6_K, Tile{16, 128, 128, 4, 3})),
             3u * 16 * 136 * 2 + 3u * 128 * 240 + 2u * 128 * 136 * 2);

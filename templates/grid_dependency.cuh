@@ -1,0 +1,25 @@
+// Programmatic dependent launch (sm_90+): a call's helper kernel (q8_1 quantizer, expert offsets)
+// lets the main kernel launch before it finishes; the main kernel waits for it only where it first
+// reads what the helper wrote. Below sm_90, and for a kernel launched without the programmatic
+// stream-serialization attribute, both functions are no-ops and launches stay fully ordered.
+#pragma once
+
+namespace moejit {
+
+// Lets the next kernel of the stream, when launched programmatically, start its CTAs now. It still
+// cannot read this kernel's results before grid_dependency_wait returns.
+__device__ __forceinline__ void grid_dependency_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Blocks until the grids this kernel depends on have completed and their memory writes are
+// visible. Loads issued before it stay in flight (they must not read those grids' results).
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+}  // namespace moejit
