@@ -96,6 +96,7 @@ Knobs Knobs::from_environment() {
   k.always_compile = env_flag("MOEJIT_ALWAYS_COMPILE");
   if (auto d = env("MOEJIT_DUMP_DIR")) k.dump_dir = *d;
   if (auto t = env("MOEJIT_TEMPLATE_DIR")) k.template_dir = *t;
+  if (auto t = env("MOEJIT_TILE_TABLE")) k.tile_table = *t;
   if (auto l = env("MOEJIT_LOG")) {
     const std::string& v = *l;
     if (v == "off" || v == "0")

@@ -21,6 +21,7 @@ struct Knobs {
   std::optional<std::filesystem::path> dump_dir;      // MOEJIT_DUMP_DIR: write sources/PTX here
   LogLevel log_level = LogLevel::Warn;                // MOEJIT_LOG: off|error|warn|info|debug
   std::optional<std::filesystem::path> template_dir;  // MOEJIT_TEMPLATE_DIR: templates from disk
+  std::optional<std::filesystem::path> tile_table;    // MOEJIT_TILE_TABLE: a user tile table
   // MOEJIT_CACHE_LOCK_TIMEOUT (seconds, decimals allowed): how long a process waits for another
   // one compiling the same kernel before it compiles the kernel itself.
   std::chrono::milliseconds cache_lock_timeout{120000};

@@ -1,17 +1,13 @@
 // `moejit bench SPEC`: times one kernel through MoePlan on a GPU with CUDA events (warm-up, many
 // iterations, median) and reports microseconds, GB/s and TFLOP/s.
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 
 #include "cli/cli_support.hpp"
 #include "cli/commands.hpp"
 #include "cli/gpu_problem.hpp"
-#include "runtime/device_memory.hpp"
+#include "cli/gpu_timing.hpp"
 #include "runtime/driver.hpp"
 
 namespace moejit::cli {
@@ -55,12 +51,6 @@ po::options_description bench_options() {
   return desc;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 }  // namespace
 
 int run_bench(const Args& args) {
@@ -83,37 +73,13 @@ int run_bench(const Args& args) {
   const MoePlan plan = MoePlan::select(d, request.preference);
   const HostProblem host = make_host_problem(d, options);
   const int ordinal = driver::current_device();
-  const std::size_t operand_bytes = host.activation_bytes() + host.weight_bytes();
-  int copies = 1;
-  if (!vm.count("no-rotate")) {
-    const auto l2 = static_cast<std::size_t>(
-        driver::device_attribute(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, ordinal));
-    if (operand_bytes > 0 && operand_bytes < 4 * l2)
-      copies =
-          static_cast<int>(std::min<std::size_t>(64, (4 * l2 + operand_bytes - 1) / operand_bytes));
-  }
-  DeviceProblem device = upload_problem(host, plan, copies);
-  DeviceStream stream;
-  for (int i = 0; i < warmup; ++i)
-    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args(i));
-  stream.synchronize();
-  // Every timed run is enqueued before any is waited for, so the GPU never idles on the host
-  // between runs and each event pair brackets only that run's kernels.
-  std::vector<std::unique_ptr<EventTimer>> timers;
-  for (int i = 0; i < iters; ++i) timers.push_back(std::make_unique<EventTimer>());
-  for (int i = 0; i < iters; ++i) {
-    const MoeArgs a = device.args(static_cast<std::size_t>(warmup + i));
-    timers[i]->start(stream.get());
-    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), a);
-    timers[i]->stop(stream.get());
-  }
-  stream.synchronize();
-  std::vector<double> us;
-  us.reserve(static_cast<std::size_t>(iters));
-  for (const auto& t : timers) us.push_back(1000.0 * t->elapsed_ms());
-  const double med = median(us);
-  const double best = *std::min_element(us.begin(), us.end());
-  const double mean = std::accumulate(us.begin(), us.end(), 0.0) / static_cast<double>(us.size());
+  const int copies = rotation_copies(host.activation_bytes() + host.weight_bytes(), ordinal,
+                                     vm.count("no-rotate") == 0);
+  const DeviceProblem device = upload_problem(host, plan, copies);
+  const Timing timing = time_plan(plan, device, warmup, iters);
+  const double med = timing.median_us;
+  const double best = timing.min_us;
+  const double mean = timing.mean_us;
 
   const double pairs = static_cast<double>(host.shape.num_pairs());
   const double weight_row_bytes =

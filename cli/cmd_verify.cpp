@@ -59,19 +59,8 @@ int run_verify(const Args& args) {
   const MoePlan plan = MoePlan::select(d, request.preference);
   const HostProblem host = make_host_problem(d, options);
   DeviceProblem device = upload_problem(host, plan);
-  const bool f32_out = d.variant != MoeVariant::Wmma;
-  const std::uint32_t nan16 = d.element == ElementKind::Bf16 ? 0x7FC0u : 0x7E00u;
-  device.output.fill_words(f32_out ? 0x7FC00000u : (nan16 << 16) | nan16);
-  device.workspace.fill_bytes(0xA5);
-  DeviceStream stream;
-  plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args(0));
-  stream.synchronize();
-
-  const ref::MoeDouble reference = ref::moe_double(host.reference_problem(d));
+  const CheckResult check = run_and_check(plan, d, host, device);
   const PrecisionGuarantee guarantee = plan.precision_guarantee();
-  const CheckResult check =
-      f32_out ? check_output(guarantee, reference, device.output.to_host<float>())
-              : check_output(guarantee, reference, device.output.to_host<std::uint16_t>());
   const int ordinal = driver::current_device();
   const std::string device_name = driver::device_name(ordinal);
 

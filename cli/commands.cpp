@@ -15,6 +15,8 @@ constexpr std::array kCommands{
     Command{"cache", "list, count, verify, prune or clear the kernel cache", run_cache},
     Command{"verify", "run a kernel on the GPU and check it against the CPU reference", run_verify},
     Command{"bench", "time a kernel on the GPU (median us, GB/s, TFLOP/s)", run_bench},
+    Command{"tune", "measure the best tile of each problem point on the GPU into a tile table",
+            run_tune},
     Command{"dequant", "decode raw GGUF blocks into little-endian f32 values", run_dequant},
     Command{"quantize", "encode little-endian f32 values into GGUF blocks (ggml's reference)",
             run_quantize},
@@ -45,9 +47,9 @@ std::string program_usage() {
       "Environment: MOEJIT_CACHE_DIR (the writable cache, default ~/.cache/moejit),\n"
       "MOEJIT_CACHE_READONLY_DIRS (precompiled layers searched first, colon-separated),\n"
       "MOEJIT_CACHE_MAX_BYTES, MOEJIT_NO_JIT, MOEJIT_ALWAYS_COMPILE, MOEJIT_DUMP_DIR,\n"
-      "MOEJIT_LOG, MOEJIT_TEMPLATE_DIR, CUDA_HOME (see README.md).\n"
+      "MOEJIT_LOG, MOEJIT_TEMPLATE_DIR, MOEJIT_TILE_TABLE, CUDA_HOME (see README.md).\n"
       "Exit status: 0 success, 1 failure (a failed kernel, a corrupt cache entry, no GPU for\n"
-      "verify or bench, bad data), 2 a command line that cannot be parsed.\n"
+      "verify, bench or tune, bad data), 2 a command line that cannot be parsed.\n"
       "\n"
       "Run 'moejit <command> --help' for the options of a command.\n";
   return text;

@@ -41,6 +41,7 @@ int run_inspect(const Args& args);
 int run_cache(const Args& args);
 int run_verify(const Args& args);
 int run_bench(const Args& args);
+int run_tune(const Args& args);
 int run_dequant(const Args& args);
 int run_quantize(const Args& args);
 

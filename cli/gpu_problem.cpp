@@ -200,6 +200,42 @@ HostProblem make_host_problem(const MoeDescriptor& d, const ProblemOptions& o) {
   return p;
 }
 
+HostProblem first_tokens(const HostProblem& host, int tokens) {
+  if (tokens < 1 || tokens > host.shape.num_tokens)
+    throw Error(ErrorCode::Internal, "first_tokens: " + std::to_string(tokens) +
+                                         " tokens asked of a problem with " +
+                                         std::to_string(host.shape.num_tokens));
+  HostProblem p;
+  p.shape = host.shape;
+  p.shape.num_tokens = tokens;
+  const std::size_t pairs = static_cast<std::size_t>(p.shape.num_pairs());
+  const bool weighted = !host.topk_weights.empty();
+  const std::size_t rows = weighted ? pairs : static_cast<std::size_t>(tokens);
+  const std::size_t k = static_cast<std::size_t>(host.shape.k);
+  if (!host.activations_f32.empty())
+    p.activations_f32.assign(host.activations_f32.begin(),
+                             host.activations_f32.begin() + static_cast<std::ptrdiff_t>(rows * k));
+  if (!host.activations_bits.empty())
+    p.activations_bits.assign(
+        host.activations_bits.begin(),
+        host.activations_bits.begin() + static_cast<std::ptrdiff_t>(rows * k));
+  p.weight_blocks = host.weight_blocks;
+  p.weight_bits = host.weight_bits;
+  // Pair p's expert, from the routed entries; then the routing of the first pairs only.
+  std::vector<std::int32_t> topk_ids(pairs, 0);
+  for (std::size_t i = 0; i < host.routing.sorted_ids.size(); ++i) {
+    const auto pair = static_cast<std::size_t>(host.routing.sorted_ids[i]);
+    if (pair < pairs) topk_ids[pair] = host.routing.expert_ids[i];
+  }
+  p.routing = ref::make_routing(topk_ids, host.shape.num_experts);
+  p.touched_experts =
+      static_cast<int>(std::set<std::int32_t>(topk_ids.begin(), topk_ids.end()).size());
+  if (weighted)
+    p.topk_weights.assign(host.topk_weights.begin(),
+                          host.topk_weights.begin() + static_cast<std::ptrdiff_t>(pairs));
+  return p;
+}
+
 ref::MoeProblem HostProblem::reference_problem(const MoeDescriptor& d) const {
   std::optional<std::span<const float>> weights;
   if (!topk_weights.empty()) weights = std::span<const float>(topk_weights);
@@ -268,6 +304,21 @@ DeviceProblem upload_problem(const HostProblem& host, const MoePlan& plan, int c
   a.output = d.output.get();
   a.output_bytes = d.output_bytes;
   return d;
+}
+
+CheckResult run_and_check(const MoePlan& plan, const MoeDescriptor& d, const HostProblem& host,
+                          DeviceProblem& device) {
+  const bool f32_out = d.variant != MoeVariant::Wmma;
+  const std::uint32_t nan16 = d.element == ElementKind::Bf16 ? 0x7FC0u : 0x7E00u;
+  device.output.fill_words(f32_out ? 0x7FC00000u : (nan16 << 16) | nan16);
+  device.workspace.fill_bytes(0xA5);
+  DeviceStream stream;
+  plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args(0));
+  stream.synchronize();
+  const ref::MoeDouble reference = ref::moe_double(host.reference_problem(d));
+  const PrecisionGuarantee guarantee = plan.precision_guarantee();
+  return f32_out ? check_output(guarantee, reference, device.output.to_host<float>())
+                 : check_output(guarantee, reference, device.output.to_host<std::uint16_t>());
 }
 
 nlohmann::json run_json(const std::string& command, const std::string& spec, const MoePlan& plan,

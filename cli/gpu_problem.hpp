@@ -1,4 +1,5 @@
-// What `moejit verify` and `moejit bench` share: the problem options (--tokens, --experts,
+// What `moejit verify`, `moejit bench` and `moejit tune` share: the problem options (--tokens,
+// --experts,
 // --top-k, --n, --k, --weights/--no-weights, --prefill/--decode, --seed), the MoeDescriptor and
 // PlanPreference a spec and those options give, and fresh random operands on host and device.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "cli/cli_support.hpp"
 #include "moejit/moe_plan.hpp"
+#include "moejit/precision.hpp"
 #include "moejit/reference.hpp"
 #include "runtime/device_memory.hpp"
 
@@ -67,6 +69,10 @@ struct HostProblem {
 
 HostProblem make_host_problem(const MoeDescriptor& d, const ProblemOptions& options);
 
+// The first `tokens` tokens of `host` (1 <= tokens <= host's): their activations, top-k weights
+// and routed pairs, the same weights. Lets one set of random weights serve several token counts.
+HostProblem first_tokens(const HostProblem& host, int tokens);
+
 // Operands on the current device. `copies` sets of activations and weights (for benchmarks that
 // rotate inputs out of L2); args(i) points at set i.
 struct DeviceProblem {
@@ -78,6 +84,12 @@ struct DeviceProblem {
 };
 
 DeviceProblem upload_problem(const HostProblem& host, const MoePlan& plan, int copies = 1);
+
+// Runs `plan` once on operand copy 0 of `device` (uploaded from `host` for descriptor `d`), with
+// the output filled with NaN and the workspace with a pattern first, and checks every output
+// element against the CPU reference in double precision within the plan's precision guarantee.
+CheckResult run_and_check(const MoePlan& plan, const MoeDescriptor& d, const HostProblem& host,
+                          DeviceProblem& device);
 
 // The fields verify and bench both report: command, spec, kernel, device and the problem.
 nlohmann::json run_json(const std::string& command, const std::string& spec, const MoePlan& plan,

@@ -386,11 +386,16 @@ std::vector<PrecompileJob> preset_jobs(const std::vector<ModelShape>& models,
                   d.element = e;
                   d.is_prefill = prefill;
                   // What MoePlan::select does before it looks the kernel up.
+                  bool choosing_tile = false;
                   try {
                     const auto sizes = plan_checks::validate_descriptor(d);
                     plan_checks::validate_arch(d, arch);
                     PrecompileJob job;
+                    // Errors here come from MOEJIT_TILE_TABLE: the user's to fix, not a
+                    // problem select would reject.
+                    choosing_tile = true;
                     job.spec = plan_checks::make_spec(d, arch, /*specialize_sizes=*/false);
+                    choosing_tile = false;
                     plan_checks::validate_spec(job.spec, /*tile_requested=*/false);
                     job.key_text = kernel_key_text(job.spec);
                     for (bool weighted : {true, false})
@@ -403,6 +408,7 @@ std::vector<PrecompileJob> preset_jobs(const std::vector<ModelShape>& models,
                                  (prefill ? " prefill" : " decode");
                     jobs.push_back(std::move(job));
                   } catch (const Error&) {
+                    if (choosing_tile) throw;
                     ++skipped;
                   }
                 }

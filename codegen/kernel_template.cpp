@@ -1,6 +1,8 @@
-// Dispatches the kernel_template.hpp functions to the variant that owns the spec.
+// Dispatches the kernel_template.hpp functions to the variant that owns the spec, and picks
+// default tiles from the tile tables before the heuristics.
 #include "codegen/kernel_template.hpp"
 
+#include "codegen/tile_table.hpp"
 #include "codegen/variant_templates.hpp"
 
 namespace moejit {
@@ -30,12 +32,32 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
                                                 : wmma_codegen::tile_error(spec);
 }
 
-Tile default_tile(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
-                  GpuArch arch, const ProblemDims& dims, bool is_prefill) {
+Tile heuristic_tile(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
+                    GpuArch arch, const ProblemDims& dims, bool is_prefill) {
   if (variant == MoeVariant::ScalarGguf)
     return scalar_gguf_codegen::default_tile(format.value_or(GgufBlockFormat::Q8_0), arch, dims,
                                              is_prefill);
   return wmma_codegen::default_tile(format, element, arch, dims, is_prefill);
+}
+
+Tile default_tile(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
+                  GpuArch arch, const ProblemDims& dims, bool is_prefill,
+                  const TileTable* user_table) {
+  if (user_table != nullptr) {
+    // A pinned table was accepted for this target by its owner, whatever its stamp says.
+    const auto tile = user_table->stamp.pinned
+                          ? user_table->nearest(variant, format, element, arch, dims)
+                          : user_table->lookup(variant, format, element, arch, dims);
+    if (tile) return *tile;
+  }
+  if (const TileTable* shipped = shipped_tile_table(arch))
+    if (const auto tile = shipped->lookup(variant, format, element, arch, dims)) return *tile;
+  return heuristic_tile(variant, format, element, arch, dims, is_prefill);
+}
+
+Tile default_tile(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
+                  GpuArch arch, const ProblemDims& dims, bool is_prefill) {
+  return default_tile(variant, format, element, arch, dims, is_prefill, nullptr);
 }
 
 }  // namespace moejit

@@ -71,7 +71,8 @@ std::size_t shared_bytes(const KernelSpec& spec);
 // Why a spec's tile cannot work (naming the limit it breaks), or nullopt when it is valid.
 std::optional<std::string> tile_error(const KernelSpec& spec);
 
-// The deterministic default tile for a problem on an architecture.
+// The deterministic default tile for a problem on an architecture: the shipped tile table's
+// (codegen/tile_table.hpp) when it has one for the problem, else the built-in heuristics.
 Tile default_tile(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
                   GpuArch arch, const ProblemDims& dims, bool is_prefill);
 

@@ -103,7 +103,8 @@ MoePlan MoePlan::select(const MoeDescriptor& descriptor, const PlanPreference& p
   const Target target = choose_target(preference);
   s.device = target.device;
   plan_checks::validate_arch(descriptor, target.arch);
-  s.spec = plan_checks::make_spec(descriptor, target.arch, preference.specialize_sizes);
+  s.spec = plan_checks::make_spec(descriptor, target.arch, preference.specialize_sizes,
+                                  preference.tile_table);
   plan_checks::validate_spec(s.spec, descriptor.tile.has_value());
   const ProblemDims weighted = plan_checks::problem_dims(descriptor, s.sizes.num_pairs, true);
   const ProblemDims unweighted = plan_checks::problem_dims(descriptor, s.sizes.num_pairs, false);

@@ -8,6 +8,7 @@
 #include "codegen/arch_limits.hpp"
 #include "codegen/spec_syntax.hpp"
 #include "moejit/error.hpp"
+#include "runtime/tile_table_file.hpp"
 
 namespace moejit::plan_checks {
 namespace {
@@ -131,21 +132,25 @@ ProblemDims problem_dims(const MoeDescriptor& d, std::int64_t size_m, bool weigh
   return dims;
 }
 
-KernelSpec make_spec(const MoeDescriptor& d, const GpuArch& arch, bool specialize_sizes) {
+KernelSpec make_spec(const MoeDescriptor& d, const GpuArch& arch, bool specialize_sizes,
+                     const std::optional<std::string>& tile_table) {
   KernelSpec spec;
   spec.variant = d.variant;
   spec.format = d.block_format;
   spec.element = d.element;
   spec.arch = arch;
-  if (d.tile) {
-    spec.tile = Tile{d.tile->bm, d.tile->bn, d.tile->bk, d.tile->warps, d.tile->stages};
-  } else {
-    const ProblemDims dims = problem_dims(d, d.num_tokens * d.top_k, /*weighted=*/true);
-    spec.tile = default_tile(d.variant, d.block_format, d.element, arch, dims, d.is_prefill);
-  }
   if (specialize_sizes) {
     spec.const_n = static_cast<int>(d.d_expert);
     spec.const_k = static_cast<int>(d.d_model);
+  }
+  if (d.tile) {
+    spec.tile = Tile{d.tile->bm, d.tile->bn, d.tile->bk, d.tile->warps, d.tile->stages};
+  } else {
+    // The user's table (checked against this spec), then the shipped one, then the heuristics.
+    const std::shared_ptr<const TileTable> user = user_tile_table(tile_table, spec);
+    const ProblemDims dims = problem_dims(d, d.num_tokens * d.top_k, /*weighted=*/true);
+    spec.tile =
+        default_tile(d.variant, d.block_format, d.element, arch, dims, d.is_prefill, user.get());
   }
   return spec;
 }

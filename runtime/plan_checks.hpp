@@ -5,7 +5,9 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "codegen/kernel_spec.hpp"
@@ -51,8 +53,12 @@ void validate_arch(const MoeDescriptor& descriptor, const GpuArch& arch);
 // The problem sizes of one call: size_m entries, with or without top-k weights.
 ProblemDims problem_dims(const MoeDescriptor& descriptor, std::int64_t size_m, bool weighted);
 
-// The spec for a descriptor on an architecture: the requested tile or the default one.
-KernelSpec make_spec(const MoeDescriptor& descriptor, const GpuArch& arch, bool specialize_sizes);
+// The spec for a descriptor on an architecture: the requested tile, else the default one from
+// the user's tile table (`tile_table`, else MOEJIT_TILE_TABLE; runtime/tile_table_file.hpp),
+// the shipped table or the heuristics. Throws Error(InvalidProblem) for a user table that cannot
+// be read or whose stamp does not match (runtime/tile_table_file.hpp).
+KernelSpec make_spec(const MoeDescriptor& descriptor, const GpuArch& arch, bool specialize_sizes,
+                     const std::optional<std::string>& tile_table = std::nullopt);
 
 // Checks the spec's combination and tile rules. Throws Error(InvalidProblem) for a requested
 // tile that breaks a rule, Error(Unsupported) when the default tile cannot serve the problem.

@@ -65,6 +65,11 @@ struct PlanPreference {
   Stream stream = nullptr;
   // Compile d_model and d_expert into the kernel as constants.
   bool specialize_sizes = false;
+  // A tile table (JSON written by `moejit tune`, docs/tuning.md) consulted for the default tile
+  // before the table shipped with the library; overrides MOEJIT_TILE_TABLE. Its stamp must match
+  // this build and the target architecture unless the table is pinned (`moejit tune --pin`);
+  // select throws Error(InvalidProblem) otherwise. A descriptor's tile still wins.
+  std::optional<std::string> tile_table;
 };
 
 // Device buffers of one call, with their sizes (checked against the descriptor by run()).

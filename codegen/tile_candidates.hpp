@@ -1,0 +1,26 @@
+// The tiles `moejit tune` times for one problem point: a short, ordered, deterministic list of
+// valid tiles around what the problem's shape calls for, always holding the default tile.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "codegen/kernel_spec.hpp"
+#include "codegen/kernel_template.hpp"
+
+namespace moejit {
+
+// At most this many candidates per point.
+inline constexpr std::size_t kMaxTileCandidates = 20;
+
+// Valid tiles (tile_error == nullopt) worth timing for the problem, best guesses first: the
+// default tiles (default_tile and heuristic_tile, decode and prefill families), then tiles
+// ranked by parallelism (CTAs against SMs), warp-tile size for the rows an expert receives and
+// the depth of the K pipeline, at most two per CTA shape. Tensor-core variants: BM 16..128 not
+// much above the rows per touched expert, BN 32..256, BK 32..128 (wmma_gguf k-quants 64..256),
+// 2, 4 or 8 warps, 2..6 stages (wmma_gguf 3..6). scalar_gguf: bm 1..8, bn 4..32, 2, 4 or 8
+// warps. Same inputs, same list.
+std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFormat> format,
+                                  ElementKind element, GpuArch arch, const ProblemDims& dims);
+
+}  // namespace moejit

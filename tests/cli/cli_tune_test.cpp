@@ -1,0 +1,93 @@
+// moejit tune on the real binary: help, usage errors and the no-GPU message everywhere; on a GPU
+// machine a tiny point tuned with two candidates, and a plan selected with the written table
+// getting the winning tile.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_runner.hpp"
+#include "codegen/tile_table.hpp"
+#include "moejit/moe_plan.hpp"
+#include "runtime/driver.hpp"
+
+namespace moejit::cli_test {
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+using CliTune = CliTest;
+
+TEST_F(CliTune, HelpListsEveryOption) {
+  const CliResult r = run_clean({"tune", "--help"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* option : {"--preset", "--shape", "--variant", "--format", "--element",
+                             "--tokens", "--iters", "--warmup", "--jobs", "--max-candidates",
+                             "--check-tokens", "--out", "--merge", "--pin", "--json"})
+    EXPECT_TRUE(contains(r.out, option)) << option;
+  EXPECT_TRUE(contains(r.out, "docs/tuning.md"));
+  EXPECT_TRUE(contains(run_clean({"--help"}).out, "tune"));
+}
+
+TEST_F(CliTune, UsageErrorsExitWithStatus2) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"tune"},
+        {"tune", "--preset", "everything"},
+        {"tune", "--shape", "8,2,256"},
+        {"tune", "--preset", "tracked", "--tokens", "0"},
+        {"tune", "--preset", "tracked", "--iters", "0"},
+        {"tune", "--preset", "tracked", "--variant", "scalar_gguf", "--element", "f16"}}) {
+    const CliResult r = run_clean(args);
+    EXPECT_EQ(r.status, 2) << args.back() << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "moejit: error: tune: ")) << r.err;
+  }
+}
+
+TEST_F(CliTune, WithoutGpuSaysSo) {
+  if (driver::available()) GTEST_SKIP() << "a GPU is present: see TunesATinyPointOnTheGpu";
+  const CliResult r = run_clean({"tune", "--preset", "tracked", "--out", path("t.json").string()});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "moejit: error: NoDevice: no CUDA device")) << r.err;
+  EXPECT_TRUE(contains(r.err, "`moejit tune` runs kernels")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_FALSE(fs::exists(path("t.json")));
+}
+
+TEST_F(CliTune, TunesATinyPointOnTheGpu) {
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: tune needs a GPU";
+  const fs::path table_path = path("sm.json");
+  const CliResult r = run_clean({"tune", "--shape", "8,2,256,512", "--tokens", "4", "--variant",
+                                 "wmma", "--element", "f16", "--max-candidates", "2", "--iters",
+                                 "5", "--warmup", "1", "--out", table_path.string(), "--json"},
+                                {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["points"].size(), 1u);
+  const auto& point = j["points"][0];
+  ASSERT_EQ(point["candidates"].size(), 2u);
+  const std::string best = point["best"].get<std::string>();
+
+  const TileTable table = TileTable::parse(slurp(table_path), table_path.string());
+  ASSERT_EQ(table.entries.size(), 1u);
+  EXPECT_EQ(tile_table_text(table.entries[0].tile), best);
+  EXPECT_FALSE(table.stamp.pinned);
+  EXPECT_EQ(table.stamp.arch, j["arch"].get<std::string>());
+
+  MoeDescriptor d;
+  d.num_tokens = 4;
+  d.num_experts = 8;
+  d.top_k = 2;
+  d.d_model = 512;
+  d.d_expert = 256;
+  d.variant = MoeVariant::Wmma;
+  d.element = ElementKind::F16;
+  PlanPreference pref;
+  pref.tile_table = table_path.string();
+  const MoePlan plan = MoePlan::select(d, pref);
+  EXPECT_TRUE(contains(plan.sku(), ":" + best)) << plan.sku() << " vs " << best;
+}
+
+}  // namespace
+}  // namespace moejit::cli_test

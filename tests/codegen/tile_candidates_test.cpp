@@ -1,0 +1,106 @@
+// candidate_tiles: every candidate is valid, the default tile is always among them, the list is
+// short and deterministic, and the m-tile follows the rows per expert.
+#include "codegen/tile_candidates.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "codegen/kernel_key.hpp"
+
+namespace moejit {
+namespace {
+
+struct Shape {
+  std::int64_t experts, top_k, n, k;
+};
+
+// The tracked shapes of docs/performance.md: qwen3-30b-a3b and mixtral-8x7b.
+constexpr Shape kShapes[] = {{128, 8, 768, 2048}, {8, 2, 14336, 4096}};
+constexpr int kTokens[] = {1, 8, 32, 128, 512};
+
+ProblemDims dims_of(int tokens, const Shape& s) {
+  ProblemDims d;
+  d.num_pairs = tokens * s.top_k;
+  d.size_m = d.num_pairs;
+  d.input_rows = d.num_pairs;
+  d.num_experts = s.experts;
+  d.size_n = s.n;
+  d.size_k = s.k;
+  return d;
+}
+
+struct Family {
+  MoeVariant variant;
+  std::optional<GgufBlockFormat> format;
+  ElementKind element;
+};
+
+std::vector<Family> families() {
+  std::vector<Family> out;
+  for (GgufBlockFormat f : kWeightFormats) {
+    out.push_back({MoeVariant::ScalarGguf, f, ElementKind::F32});
+    for (ElementKind e : {ElementKind::F16, ElementKind::Bf16})
+      out.push_back({MoeVariant::WmmaGguf, f, e});
+  }
+  for (ElementKind e : {ElementKind::F16, ElementKind::Bf16})
+    out.push_back({MoeVariant::Wmma, std::nullopt, e});
+  return out;
+}
+
+TEST(TileCandidates, ValidShortDeterministicAndHoldTheDefault) {
+  for (const GpuArch arch : {GpuArch{80, false}, GpuArch{90, false}})
+    for (const Family& f : families())
+      for (const Shape& s : kShapes)
+        for (int tokens : kTokens) {
+          const ProblemDims d = dims_of(tokens, s);
+          const std::vector<Tile> tiles = candidate_tiles(f.variant, f.format, f.element, arch, d);
+          KernelSpec spec;
+          spec.variant = f.variant;
+          spec.format = f.format;
+          spec.element = f.element;
+          spec.arch = arch;
+          SCOPED_TRACE(kernel_key_text(spec) + " tokens " + std::to_string(tokens) + " E " +
+                       std::to_string(s.experts));
+          EXPECT_GE(tiles.size(), 8u);
+          EXPECT_LE(tiles.size(), kMaxTileCandidates);
+          for (const Tile& t : tiles) {
+            spec.tile = t;
+            EXPECT_EQ(tile_error(spec), std::nullopt) << kernel_key_text(spec);
+            EXPECT_EQ(std::count(tiles.begin(), tiles.end(), t), 1) << kernel_key_text(spec);
+          }
+          for (bool prefill : {false, true}) {
+            const Tile def = default_tile(f.variant, f.format, f.element, arch, d, prefill);
+            EXPECT_NE(std::find(tiles.begin(), tiles.end(), def), tiles.end())
+                << "default tile missing (prefill " << prefill << ")";
+          }
+          EXPECT_EQ(tiles, candidate_tiles(f.variant, f.format, f.element, arch, d));
+        }
+}
+
+TEST(TileCandidates, FollowTheRowsPerExpert) {
+  const GpuArch h100{90, false};
+  // Decode on qwen3 (1 row per expert): no tall m-tiles.
+  for (const Tile& t : candidate_tiles(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16, h100,
+                                       dims_of(1, kShapes[0])))
+    EXPECT_LE(t.bm, 32);
+  // Prefill on mixtral (128 rows per expert): tall m-tiles are offered.
+  const auto tall = candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16,
+                                    h100, dims_of(512, kShapes[1]));
+  EXPECT_TRUE(std::any_of(tall.begin(), tall.end(), [](const Tile& t) { return t.bm >= 64; }));
+  // K steps of k-quants are 64..256; wmma_gguf keeps at least 3 stages.
+  for (const Tile& t : tall) {
+    EXPECT_GE(t.bk, 64);
+    EXPECT_GE(t.stages, 3);
+  }
+  // scalar_gguf: bk 0, one stage, bm at most 8.
+  for (const Tile& t : candidate_tiles(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0,
+                                       ElementKind::F32, h100, dims_of(8, kShapes[0]))) {
+    EXPECT_EQ(t.bk, 0);
+    EXPECT_EQ(t.stages, 1);
+    EXPECT_LE(t.bm, 8);
+  }
+}
+
+}  // namespace
+}  // namespace moejit
