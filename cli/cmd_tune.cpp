@@ -36,8 +36,8 @@ CommandHelp tune_help() {
   return {"tune",
           "tune [--preset tracked] [--shape E,TOPK,N,K ...] [--variant LIST] [--format LIST]\n"
           "                   [--element LIST] [--tokens LIST] [--iters N] [--warmup N] [-j N]\n"
-          "                   [--max-candidates N] [--check-tokens N] [--out FILE] [--merge]\n"
-          "                   [--pin] [--json]",
+          "                   [--max-candidates N] [--check-tokens N] [--weights] [--out FILE]\n"
+          "                   [--merge] [--pin] [--json]",
           "Measures the best tile of every problem point on GPU 0 and writes them as a tile table\n"
           "that MoePlan::select consults (PlanPreference::tile_table or MOEJIT_TILE_TABLE; see\n"
           "docs/tuning.md). A point is a family (variant, format, element type) x a shape\n"
@@ -45,14 +45,15 @@ CommandHelp tune_help() {
           "(the default tile and up to 19 others, see codegen/tile_candidates.hpp) are compiled\n"
           "first, all points at once, on -j threads (progress on stderr); then each candidate is\n"
           "timed as `moejit bench` times a kernel (--warmup runs, then --iters runs back to back\n"
-          "between CUDA events, median, operands rotated out of L2) on random data with top-k\n"
-          "weights; the fastest is run once more and checked against the CPU reference as\n"
-          "`moejit verify` does (on the point's first --check-tokens tokens), the next one taken\n"
-          "when it fails. Candidates that fail to compile, run or check are reported and skipped.\n"
-          "The table is stamped with this build (codegen version, template bundle hash), the\n"
-          "device's architecture and name, and the UTC date; it goes to --out (default\n"
-          "<cache dir>/tuning/<arch>.json), written atomically. Exit status 1 when there is no\n"
-          "GPU or a point got no tile.",
+          "between CUDA events, median, operands rotated out of L2) on random data: one\n"
+          "activation row per token and no top-k weights (the up-projection GEMM the tracked\n"
+          "benchmarks time), or with --weights one row per pair and top-k weights; the fastest\n"
+          "is run once more and checked against the CPU reference as `moejit verify` does (on\n"
+          "the point's first --check-tokens tokens), the next one taken when it fails. Candidates\n"
+          "that fail to compile, run or check are reported and skipped. The table is stamped\n"
+          "with this build (codegen version, template bundle hash), the device's architecture\n"
+          "and name, and the UTC date; it goes to --out (default <cache dir>/tuning/<arch>.json),\n"
+          "written atomically. Exit status 1 when there is no GPU or a point got no tile.",
           "Families: without --element, scalar_gguf f32, wmma_gguf bf16, and wmma f16 and bf16;\n"
           "--format applies to scalar_gguf and wmma_gguf. --preset tracked is qwen3-30b-a3b\n"
           "(E 128, top_k 8, N 768, K 2048) and mixtral-8x7b (E 8, top_k 2, N 14336, K 4096).\n"
@@ -84,11 +85,12 @@ po::options_description tune_options() {
       ("max-candidates", po::value<int>()->value_name("N")->default_value(0),
        "time only the first N candidates of each point (0: all)")  //
       ("check-tokens", po::value<int>()->value_name("N")->default_value(64),
-       "check winners on at most N tokens of the point (0: all of them)")           //
-      ("out", po::value<std::string>()->value_name("FILE"), "the table to write")   //
-      ("merge", "keep the entries of an existing --out for points not tuned now")   //
-      ("pin", "stamp the table pinned: accepted by later builds (docs/tuning.md)")  //
-      ("json", "print the results as JSON on stdout")                               //
+       "check winners on at most N tokens of the point (0: all of them)")                     //
+      ("weights", "tune with top-k weights (activation rows per pair, the down projection)")  //
+      ("out", po::value<std::string>()->value_name("FILE"), "the table to write")             //
+      ("merge", "keep the entries of an existing --out for points not tuned now")             //
+      ("pin", "stamp the table pinned: accepted by later builds (docs/tuning.md)")            //
+      ("json", "print the results as JSON on stdout")                                         //
       ("help,h", "show this help");
   return desc;
 }
@@ -183,14 +185,14 @@ std::map<std::string, std::string> compile_all(const std::vector<PointWork>& wor
   return failed;
 }
 
-ProblemOptions problem_options(const TunePoint& p, int tokens) {
+ProblemOptions problem_options(const TunePoint& p, int tokens, bool weighted) {
   ProblemOptions o;
   o.tokens = tokens;
   o.experts = static_cast<int>(p.shape.experts);
   o.top_k = static_cast<int>(p.shape.top_k);
   o.n = static_cast<int>(p.shape.d_ff);
   o.k = static_cast<int>(p.shape.d_model);
-  o.weighted = true;
+  o.weighted = weighted;
   o.prefill = tokens > 64;
   o.seed = 1;
   return o;
@@ -330,6 +332,7 @@ int run_tune(const Args& args) {
   const int warmup = vm["warmup"].as<int>();
   const int max_candidates = vm["max-candidates"].as<int>();
   const int check_tokens = vm["check-tokens"].as<int>();
+  const bool weighted = vm.count("weights") > 0;
   if (iters < 1) usage_error(help, desc, "--iters must be at least 1");
   if (warmup < 0) usage_error(help, desc, "--warmup must be at least 0");
   if (max_candidates < 0) usage_error(help, desc, "--max-candidates must be at least 0");
@@ -396,7 +399,7 @@ int run_tune(const Args& args) {
           d.num_tokens = most;
           full.reset();
           full_key.clear();
-          full = make_host_problem(d, problem_options(w.point, most));
+          full = make_host_problem(d, problem_options(w.point, most, weighted));
           full_key = key;
         }
         std::optional<HostProblem> part;

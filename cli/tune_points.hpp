@@ -24,7 +24,7 @@ struct TunePoint {
   int tokens = 1;
 };
 
-// The shapes of --preset tracked (docs/performance.md): qwen3-30b-a3b (E 128, top_k 8, N 768,
+// The shapes of --preset tracked (docs/benchmarks.md): qwen3-30b-a3b (E 128, top_k 8, N 768,
 // K 2048) and mixtral-8x7b (E 8, top_k 2, N 14336, K 4096). Throws BadValue for another name.
 std::vector<ModelShape> tune_preset(const std::string& name);
 

@@ -105,6 +105,9 @@ std::vector<Ranked> tensor_core_tiles(MoeVariant variant, std::optional<GgufBloc
             const Tile t{bm, bn, bk, warps, stages};
             ++order;
             if (!valid(variant, format, element, arch, t)) continue;
+            // A 16-row tile splits N over its warps; wider than 64 columns per warp, a warp's
+            // unrolled fragments only cost compile time and registers.
+            if (bm == 16 && bn / warps > 64) continue;
             const std::int64_t m_tiles =
                 ceil_div(static_cast<std::int64_t>(std::ceil(segment)), bm);
             const std::int64_t ctas = p.touched * m_tiles * ceil_div(p.n, bn);

@@ -40,8 +40,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 // tile * kBlockN + w * kBlockN / kWarps + c. The lanes split K: lane l takes the chunks
 // l, l + 32, .. of the row (a chunk is Fmt::kChunkSubs sub-blocks of 32 values, decoded from one
 // set of loads), so a warp reads 32 neighbouring chunks of each of its rows per step, and all
-// its columns' loads of a step are independent; the next step's loads are issued before a step
-// is decoded (two steps in flight). Per step, a lane decodes its chunk of each
+// its columns' loads of a step are independent. Per step, a lane decodes its chunk of each
 // column once, then loads each member entry's q8_1 blocks once (one member at a time, so only
 // one entry's activations are live) and accumulates into acc[column][entry] in registers. A
 // xor-shuffle tree reduces each accumulator; lane 0 scales and stores. Columns past size_n load
@@ -134,25 +133,16 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_kernel(MoeParams p) {
 #pragma unroll
           for (int m = 0; m < kBlockM; ++m) acc[c][m] = 0.0f;
 
-        // Loads this lane's chunk q of every column into w.
-        auto load_columns = [&](int q, Sub(&w)[kCols][kSubs]) {
-          const int blk = q / Fmt::kChunksPerBlock;
-#pragma unroll
-          for (int c = 0; c < kCols; ++c)
-            Fmt::load_chunk(reinterpret_cast<const Block*>(wrow[c] + static_cast<long long>(blk) *
-                                                                         Fmt::kBlockBytes),
-                            q % Fmt::kChunksPerBlock, w[c]);
-        };
-        // Two chunks in flight: chunk q + 32's loads are issued before chunk q is decoded, so a
-        // lane waits for memory once per row rather than once per chunk.
-        Sub w[kCols][kSubs];
-        if (lane < chunks_per_row) load_columns(lane, w);
 #pragma unroll 1
         for (int q = lane; q < chunks_per_row; q += 32) {
           const int blk = q / Fmt::kChunksPerBlock;
           const int chunk = q % Fmt::kChunksPerBlock;
-          Sub w_next[kCols][kSubs];
-          if (q + 32 < chunks_per_row) load_columns(q + 32, w_next);
+          Sub w[kCols][kSubs];
+#pragma unroll
+          for (int c = 0; c < kCols; ++c)
+            Fmt::load_chunk(reinterpret_cast<const Block*>(wrow[c] + static_cast<long long>(blk) *
+                                                                         Fmt::kBlockBytes),
+                            chunk, w[c]);
           if (!act_ready) {
             grid_dependency_wait();
             act_ready = true;
@@ -188,10 +178,6 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_kernel(MoeParams p) {
 #pragma unroll
                 for (int c = 0; c < kCols; ++c) acc[c][mm] += x[c];
           }
-#pragma unroll
-          for (int c = 0; c < kCols; ++c)
-#pragma unroll
-            for (int t = 0; t < kSubs; ++t) w[c][t] = w_next[c][t];
         }
 
 #pragma unroll

@@ -138,18 +138,14 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
     return expert_w + static_cast<long long>(n) * p.weight_row_stride;
   });
 
-  // The address modulo 16 of the weight row of each of this thread's dequantization tasks (a
-  // task's row is the same at every step): its staged bytes start at that offset of a staging row,
-  // plus the step's first byte.
-  const unsigned long long expert_w_addr = reinterpret_cast<unsigned long long>(expert_w);
-  int row_misalign[kDequantIters];
-#pragma unroll
-  for (int it = 0; it < kDequantIters; ++it) {
-    const unsigned long long n =
-        static_cast<unsigned long long>(n0 + (tid + it * Tr::kThreads) / kGroups);
-    row_misalign[it] = static_cast<int>(
-        (expert_w_addr + n * static_cast<unsigned long long>(p.weight_row_stride)) & 15ull);
-  }
+  // Weight row n's address modulo 16 (its staged bytes start at that offset of a staging row,
+  // plus the step's first byte), from the low bits of the expert's address and the row stride.
+  const unsigned expert_w_low =
+      static_cast<unsigned>(reinterpret_cast<unsigned long long>(expert_w));
+  const unsigned row_stride_low = static_cast<unsigned>(p.weight_row_stride);
+  auto row_misalign = [&](int n) {
+    return static_cast<int>((expert_w_low + static_cast<unsigned>(n) * row_stride_low) & 15u);
+  };
 
   // Step kt covers elements [kt*BK, kt*BK + BK): blocks from first_block(kt), of which
   // valid_blocks(kt) lie inside the row (fewer only in a last partial step when BK > qk).
@@ -174,7 +170,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
     const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
     const int step_misalign = static_cast<int>(step_first_byte & 15);
     const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
-#pragma unroll
+#pragma unroll 4
     for (int it = 0; it < kDequantIters; ++it) {
       const int c = tid + it * Tr::kThreads;
       if (kDequantTasks % Tr::kThreads == 0 || c < kDequantTasks) {
@@ -183,7 +179,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
         uint4 packed = make_uint4(0u, 0u, 0u, 0u);
         if (n0 + r < size_n && k0 + g * 8 < size_k) {
           const int e_off = elem_offset + g * 8;
-          const int row_offset = (row_misalign[it] + step_misalign) & 15;
+          const int row_offset = (row_misalign(n0 + r) + step_misalign) & 15;
           const unsigned char* block =
               raw + r * Tr::kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
           float y[8];

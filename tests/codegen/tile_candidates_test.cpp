@@ -15,7 +15,7 @@ struct Shape {
   std::int64_t experts, top_k, n, k;
 };
 
-// The tracked shapes of docs/performance.md: qwen3-30b-a3b and mixtral-8x7b.
+// The tracked shapes of docs/benchmarks.md: qwen3-30b-a3b and mixtral-8x7b.
 constexpr Shape kShapes[] = {{128, 8, 768, 2048}, {8, 2, 14336, 4096}};
 constexpr int kTokens[] = {1, 8, 32, 128, 512};
 
