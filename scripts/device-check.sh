@@ -75,6 +75,13 @@ run_step() {
 
 sanitizer_filter=${MOEJIT_SANITIZER_FILTER:-'*SanitizerSmoke*'}
 
+# The CLI tests that need a GPU (verify, bench, tune), against the carried moejit binary.
+cli_tests="$build/tests/moejit_test_cli"
+if [[ -x "$cli_tests" && -x "$build/cli/moejit" ]]; then
+  run_step cli-gpu-tests 900 env MOEJIT_TEST_CLI="$(realpath "$build/cli/moejit")" "$cli_tests" \
+    --gtest_color=no --gtest_filter='CliGpuCommands.*:CliTune.*-*WithoutGpu*'
+fi
+
 run_step gpu-tests 900 "$gpu_tests" --gtest_color=no
 grep -h 'MoePlan::run host time' "$logs/gpu-tests.log" >>"$summary"
 if command -v compute-sanitizer >/dev/null; then

@@ -8,6 +8,7 @@ dst=.device-build
 rm -rf "$dst"
 mkdir -p "$dst/tests" "$dst/bench" "$dst/cli"
 cp "$src/tests/moejit_test_gpu" "$dst/tests/"
+cp "$src/tests/cli/moejit_test_cli" "$dst/tests/"
 cp "$src/cli/moejit" "$dst/cli/"
 for b in "$src"/bench/moejit_*gpu*; do
   [[ -x "$b" ]] && cp "$b" "$dst/bench/"

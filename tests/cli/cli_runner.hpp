@@ -12,6 +12,7 @@
 #include <atomic>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -109,7 +110,9 @@ class CliTest : public ::testing::Test {
   }
 
   CliResult run_with(const std::vector<std::string>& args, char** env) const {
-    const std::string binary = MOEJIT_CLI_PATH;
+    // MOEJIT_TEST_CLI overrides the build's path (a build carried to another machine).
+    const char* override_path = std::getenv("MOEJIT_TEST_CLI");
+    const std::string binary = override_path != nullptr ? override_path : MOEJIT_CLI_PATH;
     std::vector<std::string> argv_storage{binary};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
