@@ -152,7 +152,8 @@ std::vector<PrecompileJob> matrix_jobs(const KernelFamilies& families,
         for (ElementKind e : families.elements) {
           if (!element_suits(v, e)) continue;
           for (const std::string& tile : tiles) {
-            const std::string text = spec_text(v, f, e, arch, tile == "default" ? "" : tile);
+            const std::string text =
+                spec_text(v, f, e, kernel_target(v, arch), tile == "default" ? "" : tile);
             try {
               parse_spec_text(text);
             } catch (const Error& err) {
@@ -266,8 +267,8 @@ std::vector<PrecompileJob> manifest_jobs(const std::filesystem::path& file,
       jobs.push_back(job_from_text(text, *parts.arch, "manifest entry " + std::to_string(i + 1)));
     } else {
       for (const GpuArch& arch : archs())
-        jobs.push_back(job_from_text(text + ":" + arch.to_string(), arch,
-                                     "manifest entry " + std::to_string(i + 1)));
+        jobs.push_back(job_from_text(text + ":" + kernel_target(parts.variant, arch).to_string(),
+                                     arch, "manifest entry " + std::to_string(i + 1)));
     }
   }
   return jobs;

@@ -35,6 +35,14 @@ constexpr ArchLimits arch_limits(const GpuArch& arch) {
 // The architectures moejit generates code for.
 inline constexpr int kSupportedSm[] = {80, 86, 87, 89, 90};
 
+// The target a kernel of `variant` is generated for on a device (or fleet) of architecture
+// `arch`: Wmma kernels for sm_90 target sm_90a, where they run on warpgroup MMAs (wgmma); every
+// other kernel targets `arch` itself.
+constexpr GpuArch kernel_target(MoeVariant variant, const GpuArch& arch) {
+  if (variant == MoeVariant::Wmma && arch.sm == 90) return GpuArch{90, true};
+  return arch;
+}
+
 // Parses "sm_80", "sm_90a", "80", "9.0" into a GpuArch; nullopt when not supported.
 std::optional<GpuArch> parse_arch(std::string_view text);
 

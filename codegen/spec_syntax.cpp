@@ -233,7 +233,7 @@ KernelSpec parse_kernel_spec(std::string_view text, const SpecDefaults& defaults
   spec.format = parts.format;
   spec.element = parts.element.value_or(parts.variant == MoeVariant::ScalarGguf ? ElementKind::F32
                                                                                 : ElementKind::F16);
-  spec.arch = parts.arch.value_or(defaults.arch);
+  spec.arch = parts.arch.value_or(kernel_target(parts.variant, defaults.arch));
   spec.const_n = parts.const_n.value_or(0);
   spec.const_k = parts.const_k.value_or(0);
   if (!parts.tile || !parts.warps || !parts.stages) {

@@ -43,8 +43,9 @@ struct SpecDefaults {
 SpecText parse_spec_text(std::string_view text);
 
 // parse_spec_text, then fills the missing parts: element f32 for scalar_gguf and f16 otherwise,
-// defaults.arch, and the pieces of default_tile(...) for a missing tile, warps or stages. The
-// result is checked with spec_error and tile_error. Throws Error(InvalidProblem) as above.
+// kernel_target(variant, defaults.arch), and the pieces of default_tile(...) for a missing tile,
+// warps or stages. The result is checked with spec_error and tile_error. Throws
+// Error(InvalidProblem) as above.
 KernelSpec parse_kernel_spec(std::string_view text, const SpecDefaults& defaults = {});
 
 // Why a spec is not a valid combination (variant, format, element, architecture, tile numbers,

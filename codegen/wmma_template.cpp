@@ -55,6 +55,22 @@ std::int64_t tile_slot_count(std::int64_t size_m, std::int64_t experts, int bm) 
 
 bool is_gguf(const KernelSpec& spec) { return spec.variant == MoeVariant::WmmaGguf; }
 
+constexpr int kWgmmaBk = 64;            // WgmmaTraits::kBK
+constexpr int kWgmmaAlignSlack = 1024;  // WgmmaTraits::kAlignSlack
+
+// Columns each warpgroup of a wgmma tile computes (WgmmaTraits::kGroupN), or 0 when the tile has
+// no warpgroup layout.
+int wgmma_group_n(const Tile& t) {
+  if (t.bm <= 0 || t.bm % 64 != 0 || t.warps % 4 != 0 || t.warps < 4 || t.warps > 16) return 0;
+  const int groups = t.warps / 4;
+  const int groups_m = t.bm / 64;
+  if (groups % groups_m != 0) return 0;
+  const int groups_n = groups / groups_m;
+  if (t.bn <= 0 || t.bn % groups_n != 0) return 0;
+  const int n = t.bn / groups_n;
+  return n == 64 || n == 128 || n == 256 ? n : 0;
+}
+
 int block_elems(const KernelSpec& spec) {
   return spec.format ? block_layout(*spec.format).block_elems : 0;
 }
@@ -115,7 +131,20 @@ std::string traits_arguments(const KernelSpec& spec) {
   return args;
 }
 
+// "<T, BM, BN, warps, stages" of the wgmma kernel (no closing bracket).
+std::string wgmma_arguments(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  return "<" + element_type(spec.element) + ", " + std::to_string(t.bm) + ", " +
+         std::to_string(t.bn) + ", " + std::to_string(t.warps) + ", " + std::to_string(t.stages);
+}
+
 std::string main_name_expression(const KernelSpec& spec) {
+  if (uses_wgmma(spec)) {
+    std::string args = wgmma_arguments(spec);
+    if (spec.const_n > 0 || spec.const_k > 0)
+      args += ", " + std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k);
+    return "&moejit::wgmma_kernel" + args + ">";
+  }
   std::string args = traits_arguments(spec);
   const bool one_b_tile = b_tiles(spec) == 1;
   if (spec.const_n > 0 || spec.const_k > 0 || one_b_tile)
@@ -184,11 +213,25 @@ int typical_sm_count(const GpuArch& arch) {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// Whether the spec's variant and target run warpgroup tiles (Wmma on sm_90a).
+bool uses_wgmma_target(const KernelSpec& spec) {
+  return spec.variant == MoeVariant::Wmma && spec.arch.sm == 90 && spec.arch.arch_specific;
+}
+
 }  // namespace
+
+bool uses_wgmma(const KernelSpec& spec) {
+  return spec.variant == MoeVariant::Wmma && spec.arch.sm == 90 && spec.arch.arch_specific &&
+         (spec.element == ElementKind::F16 || spec.element == ElementKind::Bf16) &&
+         spec.tile.bk == kWgmmaBk && spec.tile.stages >= 3 && wgmma_group_n(spec.tile) > 0;
+}
 
 std::size_t shared_bytes(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.stages <= 0) return 0;
+  if (uses_wgmma(spec))
+    return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
+                                    kWgmmaAlignSlack);
   const std::int64_t ld = t.bk + 8;
   if (!is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);
@@ -235,19 +278,22 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
   if (is_gguf(spec) && t.stages < 3)
     return "stages=" + std::to_string(t.stages) +
            " must be at least 3 for wmma_gguf (blocks are dequantized one K step ahead)";
-  const int rows = warp_rows(t.bm, t.bn, t.warps);
-  if (rows == 0)
-    return "no warp layout: " + std::to_string(t.warps) + " warps cannot split a " +
-           std::to_string(t.bm) + "x" + std::to_string(t.bn) +
-           " tile into warp tiles that are multiples of 16x16 (need rows * cols = warps with BM "
-           "divisible by 16 * rows and BN by 16 * cols)";
-  const int tm = t.bm / rows;
-  const int tn = t.bn / (t.warps / rows);
-  const int accumulators = (tm / 16) * (tn / 8) * 4;
-  if (accumulators > kMaxAccumulators)
-    return "warp tile " + std::to_string(tm) + "x" + std::to_string(tn) + " needs " +
-           std::to_string(accumulators) + " f32 accumulators per thread (limit " +
-           std::to_string(kMaxAccumulators) + "): use more warps or a smaller tile";
+  // A wgmma tile's warpgroup layout and accumulators are valid by construction (uses_wgmma).
+  if (!uses_wgmma(spec)) {
+    const int rows = warp_rows(t.bm, t.bn, t.warps);
+    if (rows == 0)
+      return "no warp layout: " + std::to_string(t.warps) + " warps cannot split a " +
+             std::to_string(t.bm) + "x" + std::to_string(t.bn) +
+             " tile into warp tiles that are multiples of 16x16 (need rows * cols = warps with BM "
+             "divisible by 16 * rows and BN by 16 * cols)";
+    const int tm = t.bm / rows;
+    const int tn = t.bn / (t.warps / rows);
+    const int accumulators = (tm / 16) * (tn / 8) * 4;
+    if (accumulators > kMaxAccumulators)
+      return "warp tile " + std::to_string(tm) + "x" + std::to_string(tn) + " needs " +
+             std::to_string(accumulators) + " f32 accumulators per thread (limit " +
+             std::to_string(kMaxAccumulators) + "): use more warps or a smaller tile";
+  }
   const std::size_t smem = wmma_codegen::shared_bytes(spec);
   const ArchLimits limits = arch_limits(spec.arch);
   if (smem > static_cast<std::size_t>(limits.max_shared_per_block))
@@ -260,6 +306,13 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
 KernelTemplate kernel_template(const KernelSpec& spec) {
   require_valid(spec);
   KernelTemplate out;
+  if (uses_wgmma(spec)) {
+    out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wgmma.cuh"};
+    out.name_expressions = {main_name_expression(spec), kOffsetsName};
+    out.static_asserts = {"moejit::WgmmaTraits" + wgmma_arguments(spec) +
+                          ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
+    return out;
+  }
   out.includes = {"moe_params.cuh", "expert_offsets.cuh",
                   is_gguf(spec) ? "wmma_gguf.cuh" : "wmma.cuh"};
   out.name_expressions = {main_name_expression(spec), kOffsetsName};
@@ -340,6 +393,22 @@ Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, Gp
   const double rows = average + 2.0 * std::sqrt(average);
   const int sms = typical_sm_count(arch);
   const std::int64_t n = std::max<std::int64_t>(1, dims.size_n);
+
+  if (uses_wgmma_target(spec)) {
+    // Warpgroup-MMA tiles (wgmma.cuh), from a sweep on an H100: one warpgroup of 64 rows up to
+    // 64 rows per expert (64 columns when small experts give few CTAs; 8 stages for the long
+    // weight rows of large experts), then 128 x 256, then 192 rows so that a typical segment of
+    // 128-192 rows streams its weights once. A decode step over so few experts that even 64-column
+    // tiles leave SMs idle keeps the 16-row mma.sync tile, whose narrower CTAs are more numerous.
+    if (rows <= 16.0 && active * ceil_div(n, 64) < sms) return Tile{16, 64, 128, 4, 3};
+    if (rows <= 64.0) {
+      Tile t{64, 128, 64, 4, n >= 4096 && rows <= 16.0 ? 8 : 4};
+      if (n <= 4096 && active * ceil_div(n, 128) < 4 * sms) t.bn = 64;
+      return t;
+    }
+    if (rows <= 128.0) return Tile{128, 256, 64, 8, 4};
+    return Tile{192, 128, 64, 12, 5};
+  }
 
   Tile& t = spec.tile;
   if (!is_prefill || rows <= 16.0) {

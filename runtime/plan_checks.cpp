@@ -138,7 +138,7 @@ KernelSpec make_spec(const MoeDescriptor& d, const GpuArch& arch, bool specializ
   spec.variant = d.variant;
   spec.format = d.block_format;
   spec.element = d.element;
-  spec.arch = arch;
+  spec.arch = kernel_target(d.variant, arch);
   if (specialize_sizes) {
     spec.const_n = static_cast<int>(d.d_expert);
     spec.const_k = static_cast<int>(d.d_model);
@@ -149,8 +149,8 @@ KernelSpec make_spec(const MoeDescriptor& d, const GpuArch& arch, bool specializ
     // The user's table (checked against this spec), then the shipped one, then the heuristics.
     const std::shared_ptr<const TileTable> user = user_tile_table(tile_table, spec);
     const ProblemDims dims = problem_dims(d, d.num_tokens * d.top_k, /*weighted=*/true);
-    spec.tile =
-        default_tile(d.variant, d.block_format, d.element, arch, dims, d.is_prefill, user.get());
+    spec.tile = default_tile(d.variant, d.block_format, d.element, spec.arch, dims, d.is_prefill,
+                             user.get());
   }
   return spec;
 }

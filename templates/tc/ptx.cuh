@@ -15,10 +15,19 @@ __device__ __forceinline__ unsigned smem_address(const void* ptr) {
 
 // Copies src_bytes (0..16) bytes from global src to shared dst and zero-fills the rest of the 16
 // bytes. dst and src must be 16-byte aligned; with src_bytes == 0 nothing is read from src.
+// kPrefetch256: also asks L2 to fetch the whole 256-byte line pair around src (fewer, larger DRAM
+// requests for long streaming rows).
+template <bool kPrefetch256 = false>
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)), "l"(src),
-               "r"(src_bytes)
-               : "memory");
+  if constexpr (kPrefetch256)
+    asm volatile(
+        "cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)),
+        "l"(src), "r"(src_bytes)
+        : "memory");
+  else
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)),
+                 "l"(src), "r"(src_bytes)
+                 : "memory");
 }
 
 __device__ __forceinline__ void cp_async_commit() {

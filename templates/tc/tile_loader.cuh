@@ -13,9 +13,15 @@ namespace tc {
 // Thread tid owns chunks tid, tid + kThreads, ... for every K step, so it keeps the global base
 // address of each of its rows in registers (null: the row is padding and reads as zeros).
 // Columns at or past K read as zeros; K % 8 == 0 is required so a chunk is never partial.
-template <class T, int kRows, int kBK, int kLd, int kThreads>
+// kSwizzle128: the tile is stored as wgmma reads it (tc/wgmma_ptx.cuh), in 128-byte swizzle atoms
+// (kBK == kLd == 64): chunk j of row r at chunk position j ^ (r % 8) of the row; the tile must
+// start at a multiple of 1024 bytes. kPrefetch256: the copies use cp_async16<true>.
+template <class T, int kRows, int kBK, int kLd, int kThreads, bool kSwizzle128 = false,
+          bool kPrefetch256 = false>
 struct RowTileLoader {
   static_assert(kBK % 8 == 0 && kLd % 8 == 0 && kLd >= kBK, "16-byte chunks");
+  static_assert(!kSwizzle128 || (kBK == 64 && kLd == 64 && sizeof(T) == 2),
+                "128-byte swizzle atoms hold rows of 64 16-bit elements");
   static constexpr int kChunksPerRow = kBK / 8;
   static constexpr int kChunks = kRows * kChunksPerRow;
   static constexpr int kIters = (kChunks + kThreads - 1) / kThreads;
@@ -44,8 +50,10 @@ struct RowTileLoader {
         const int r = c / kChunksPerRow;
         const int col = (c % kChunksPerRow) * 8;
         const bool ok = rows[it] != nullptr && k0 + col < size_k;
-        cp_async16(tile + r * kLd + col,
-                   ok ? static_cast<const void*>(rows[it] + k0 + col) : fallback, ok ? 16 : 0);
+        const int pos = kSwizzle128 ? (((col >> 3) ^ (r & 7)) << 3) : col;
+        cp_async16<kPrefetch256>(tile + r * kLd + pos,
+                                 ok ? static_cast<const void*>(rows[it] + k0 + col) : fallback,
+                                 ok ? 16 : 0);
       }
     }
   }

@@ -48,26 +48,27 @@ struct MTile {
 };
 
 // Height of the m-tiles of a segment of `count` entries: the segment is cut into
-// ceil(count / bm) tiles of equal height, rounded up to the MMA height of 16 (so at most bm).
+// ceil(count / bm) tiles of equal height, rounded up to kRowAlign, the rows one MMA covers (16 for
+// mma.sync, 64 for a warpgroup's wgmma; bm is a multiple of it, so the height is at most bm).
 // Tiles of one segment stream the same weights; equal heights keep them in step, so the weights
 // one of them fetches are still in L2 when the others read them.
-template <int kBM>
+template <int kBM, int kRowAlign = 16>
 __device__ __forceinline__ int m_tile_height(int count) {
   const int tiles = (count + kBM - 1) / kBM;
   const int height = (count + tiles - 1) / tiles;
-  return (height + 15) / 16 * 16;
+  return (height + kRowAlign - 1) / kRowAlign * kRowAlign;
 }
 
 // Maps grid slot `slot` to its m-tile. Expert e has ceil(count_e / bm) m-tiles (count_e =
 // offsets[e + 1] - offsets[e]), m-tile t being entries offsets[e] + t * h .. + h with
-// h = m_tile_height(count_e).
+// h = m_tile_height<bm, kRowAlign>(count_e).
 // Entry mapping: slot i works when entry i starts an m-tile of its expert.
 // Tile mapping: slot s belongs to the largest expert e with f(e) = e + offsets[e] / bm <= s and
 // is its m-tile t = s - f(e); f is strictly increasing and f(e) + ceil(count_e / bm) - 1 <
 // f(e + 1), so every m-tile of every expert has exactly one slot, and the largest slot is below
 // E + size_m / bm. Reads stay in bounds for any offsets in [0, size_m] (unsorted expert ids give
 // wrong segments, never bad addresses).
-template <int kBM>
+template <int kBM, int kRowAlign = 16>
 __device__ __forceinline__ MTile map_m_tile(const MoeParams& p, long long slot) {
   const int m = p.size_m;
   const int experts = p.num_experts;
@@ -82,7 +83,7 @@ __device__ __forceinline__ MTile map_m_tile(const MoeParams& p, long long slot) 
     const int seg_begin = off[e];
     const int seg_end = min(off[e + 1], m);
     if (i < seg_begin || i >= seg_end) return t;
-    const int height = m_tile_height<kBM>(seg_end - seg_begin);
+    const int height = m_tile_height<kBM, kRowAlign>(seg_end - seg_begin);
     if ((i - seg_begin) % height != 0) return t;
     t.begin = i;
     t.end = min(i + height, seg_end);
@@ -105,7 +106,7 @@ __device__ __forceinline__ MTile map_m_tile(const MoeParams& p, long long slot) 
   const int count = seg_end - seg_begin;
   const long long index = slot - (static_cast<long long>(lo) + seg_begin / kBM);
   if (count <= 0 || index >= (count + kBM - 1) / kBM) return t;
-  const int height = m_tile_height<kBM>(count);
+  const int height = m_tile_height<kBM, kRowAlign>(count);
   const long long begin = seg_begin + index * height;
   if (begin >= seg_end) return t;
   t.begin = static_cast<int>(begin);

@@ -36,7 +36,7 @@ TEST_F(CliCache, ListVerifyPruneClear) {
   CliResult r = run_clean({"cache", "ls", "--cache-dir", cache});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "scalar_gguf:q8_0:f32:sm_90:")) << r.out;
-  EXPECT_TRUE(contains(r.out, "wmma:f16:sm_90:")) << r.out;
+  EXPECT_TRUE(contains(r.out, "wmma:f16:sm_90a:")) << r.out;
   EXPECT_TRUE(contains(r.out, "2 entries")) << r.out;
   EXPECT_TRUE(contains(r.out, "KiB")) << r.out;
 

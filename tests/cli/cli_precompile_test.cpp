@@ -55,7 +55,7 @@ TEST_F(CliPrecompile, SecondRunFindsEveryKernelCached) {
   // Not a terminal: one line per kernel on stderr.
   EXPECT_TRUE(contains(first.err, "[1/2] compiled")) << first.err;
   EXPECT_TRUE(contains(first.err, "scalar_gguf:q8_0:f32:sm_90:")) << first.err;
-  EXPECT_TRUE(contains(first.err, "wmma:f16:sm_90:")) << first.err;
+  EXPECT_TRUE(contains(first.err, "wmma:f16:sm_90a:")) << first.err;
   EXPECT_EQ(entry_count(cache), 2);
 
   const CliResult second = run_clean(with(kSmallMatrix, {"--cache-dir", cache, "--json"}));

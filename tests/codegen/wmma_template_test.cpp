@@ -364,3 +364,110 @@ TEST(WmmaDefaultTile, DecodeAndPrefillGeometries) {
 
 }  // namespace
 }  // namespace moejit
+
+namespace moejit {
+namespace {
+
+namespace wc = wmma_codegen;
+
+KernelSpec hopper_spec(Tile tile, ElementKind element = ElementKind::Bf16) {
+  KernelSpec s;
+  s.variant = MoeVariant::Wmma;
+  s.element = element;
+  s.tile = tile;
+  s.arch = GpuArch{90, true};
+  return s;
+}
+
+TEST(WgmmaTiles, WarpgroupShapesOnSm90aOnly) {
+  // One warpgroup of 64, 128, 256 columns; two side by side; two, three, four stacked.
+  for (const Tile& t : {Tile{64, 64, 64, 4, 3}, Tile{64, 128, 64, 4, 4}, Tile{64, 256, 64, 4, 4},
+                        Tile{64, 128, 64, 8, 3}, Tile{128, 256, 64, 8, 4},
+                        Tile{192, 128, 64, 12, 5}, Tile{256, 64, 64, 16, 3}}) {
+    EXPECT_TRUE(wc::uses_wgmma(hopper_spec(t))) << t.bm << "x" << t.bn << " w" << t.warps;
+    EXPECT_EQ(wc::tile_error(hopper_spec(t)), std::nullopt);
+  }
+  // Not warpgroup tiles: they run on mma.sync, and stay valid there.
+  for (const Tile& t : {Tile{16, 64, 128, 4, 4}, Tile{64, 64, 32, 4, 3}, Tile{64, 64, 64, 4, 2},
+                        Tile{64, 64, 64, 2, 3}, Tile{128, 64, 64, 4, 3}, Tile{64, 96, 64, 4, 3},
+                        Tile{64, 512, 64, 4, 3}}) {
+    EXPECT_FALSE(wc::uses_wgmma(hopper_spec(t))) << t.bm << "x" << t.bn << " w" << t.warps;
+  }
+  EXPECT_EQ(wc::tile_error(hopper_spec(Tile{16, 64, 128, 4, 4})), std::nullopt);
+  // sm_90 (portable) and wmma_gguf never use wgmma.
+  KernelSpec portable = hopper_spec(Tile{64, 128, 64, 4, 4});
+  portable.arch = GpuArch{90, false};
+  EXPECT_FALSE(wc::uses_wgmma(portable));
+  KernelSpec gguf = hopper_spec(Tile{64, 128, 64, 4, 4});
+  gguf.variant = MoeVariant::WmmaGguf;
+  gguf.format = GgufBlockFormat::Q4_K;
+  EXPECT_FALSE(wc::uses_wgmma(gguf));
+}
+
+TEST(WgmmaTiles, SharedMemoryTemplateAndLimits) {
+  // stages x (BM + BN) rows of 128 bytes, plus 1024 bytes to align the swizzle atoms.
+  EXPECT_EQ(wc::shared_bytes(hopper_spec(Tile{64, 128, 64, 4, 4})), 4u * 192 * 128 + 1024);
+  EXPECT_EQ(wc::shared_bytes(hopper_spec(Tile{192, 128, 64, 12, 5})), 5u * 320 * 128 + 1024);
+  // 128x256, 5 stages: 246,784 bytes, over the 227 KiB of a block.
+  const auto err = wc::tile_error(hopper_spec(Tile{128, 256, 64, 8, 5}));
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("shared memory"), std::string::npos) << *err;
+
+  KernelSpec spec = hopper_spec(Tile{128, 256, 64, 8, 4}, ElementKind::F16);
+  spec.const_n = 14336;
+  spec.const_k = 4096;
+  const KernelTemplate t = wc::kernel_template(spec);
+  EXPECT_EQ(t.includes,
+            (std::vector<std::string>{"moe_params.cuh", "expert_offsets.cuh", "wgmma.cuh"}));
+  EXPECT_EQ(t.name_expressions,
+            (std::vector<std::string>{"&moejit::wgmma_kernel<__half, 128, 256, 8, 4, 14336, 4096>",
+                                      "&moejit::expert_offsets_kernel"}));
+  EXPECT_EQ(
+      t.static_asserts,
+      (std::vector<std::string>{"moejit::WgmmaTraits<__half, 128, 256, 8, 4>::kSmemBytes == " +
+                                std::to_string(4 * 384 * 128 + 1024)}));
+  // The launch geometry is the mma.sync kernel's: slots x n-tiles, warps x 32 threads.
+  const std::vector<KernelStep> steps = wc::launch_plan(spec, dims_of(1024, 14336, 4096, 8));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].dims.block[0], 256u);
+  EXPECT_EQ(steps[1].dims.grid[1], 14336u / 256);
+  EXPECT_EQ(steps[1].dims.shared_bytes, wc::shared_bytes(spec));
+}
+
+TEST(WgmmaTiles, DefaultTilesOnSm90aAreWarpgroupTiles) {
+  // dims_of(m, n, k, experts): m pairs.
+  const ProblemDims problems[] = {
+      dims_of(1, 768, 2048, 128),   dims_of(8, 768, 2048, 128),
+      dims_of(64, 768, 2048, 128),  dims_of(4096, 768, 2048, 128),
+      dims_of(2, 14336, 4096, 8),   dims_of(16, 14336, 4096, 8),
+      dims_of(256, 14336, 4096, 8), dims_of(1024, 14336, 4096, 8),
+      dims_of(0, 64, 256, 4),       dims_of(1048576, 14336, 4096, 4096)};
+  for (ElementKind el : {ElementKind::F16, ElementKind::Bf16})
+    for (const ProblemDims& d : problems)
+      for (bool prefill : {false, true}) {
+        const Tile t = wc::default_tile(std::nullopt, el, GpuArch{90, true}, d, prefill);
+        const KernelSpec spec = hopper_spec(t, el);
+        EXPECT_EQ(wc::tile_error(spec), std::nullopt) << "m=" << d.size_m;
+      }
+  // Warpgroup tiles from qwen3 at 8 tokens and mixtral at 1 token up; qwen3 at 1 token (8 small
+  // experts, 96 CTAs of 64 columns) keeps the 16-row mma.sync tile.
+  const auto hopper_default = [](const ProblemDims& d) {
+    return wc::default_tile(std::nullopt, ElementKind::Bf16, GpuArch{90, true}, d, false);
+  };
+  EXPECT_FALSE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(8, 768, 2048, 128)))));
+  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(64, 768, 2048, 128)))));
+  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(2, 14336, 4096, 8)))));
+  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(16, 14336, 4096, 8)))));
+  // Mixtral at 512 tokens (128 +- 11 rows per expert): one 192-row m-tile per segment.
+  EXPECT_EQ(wc::default_tile(std::nullopt, ElementKind::Bf16, GpuArch{90, true},
+                             dims_of(1024, 14336, 4096, 8), true)
+                .bm,
+            192);
+  // Wmma kernels for sm_90 target sm_90a; other variants and architectures keep theirs.
+  EXPECT_EQ(kernel_target(MoeVariant::Wmma, GpuArch{90, false}), (GpuArch{90, true}));
+  EXPECT_EQ(kernel_target(MoeVariant::WmmaGguf, GpuArch{90, false}), (GpuArch{90, false}));
+  EXPECT_EQ(kernel_target(MoeVariant::Wmma, GpuArch{80, false}), (GpuArch{80, false}));
+}
+
+}  // namespace
+}  // namespace moejit

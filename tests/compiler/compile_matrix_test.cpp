@@ -86,6 +86,32 @@ TEST(CompileMatrix, ArchSpecificTarget) {
   expect_complete(spec, art, TemplateSource::current().bundle_hash());
 }
 
+TEST(CompileMatrix, WarpgroupTilesCompileForSm90a) {
+  // Every warpgroup layout of the Wmma kernel on sm_90a, f16 and bf16: wgmma in the PTX, no
+  // spills, the template's shared memory.
+  const char* const tiles[] = {"64x64x64:w4:s4",  "64x128x64:w4:s4",  "64x256x64:w4:s4",
+                               "64x128x64:w8:s3", "128x256x64:w8:s4", "192x128x64:w12:s5"};
+  std::vector<KernelSpec> specs;
+  for (const char* element : {"f16", "bf16"})
+    for (const char* tile : tiles)
+      specs.push_back(parse_kernel_spec(std::string("wmma:") + element + ":sm_90a:" + tile));
+  std::vector<std::optional<Artifact>> arts(specs.size());
+  std::vector<std::string> errors(specs.size());
+  test::parallel_for(specs.size(), [&](std::size_t i) {
+    try {
+      arts[i] = compile_kernel(specs[i]);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    ASSERT_TRUE(arts[i]) << errors[i];
+    expect_complete(specs[i], *arts[i], TemplateSource::current().bundle_hash());
+    EXPECT_NE(arts[i]->ptx.find("wgmma.mma_async.sync.aligned.m64n"), std::string::npos);
+    EXPECT_EQ(arts[i]->kernels[0].resources.spill_store_bytes, 0) << arts[i]->key_text;
+  }
+}
+
 TEST(CompileMatrix, CompiledSizesAreBakedIn) {
   const KernelSpec spec = parse_kernel_spec("wmma_gguf:q4_k:f16:sm_80:n=768:k=2048");
   const Artifact art = compile_kernel(spec);

@@ -28,6 +28,7 @@ MoeDescriptor Case::descriptor() const {
   d.block_format = format;
   d.element = element;
   d.is_prefill = prefill;
+  d.tile = tile;
   return d;
 }
 
@@ -40,6 +41,9 @@ std::string Case::name() const {
     << (weighted ? "_weighted" : "_unweighted");
   if (routing == RoutingKind::OneExpert) s << "_hot";
   if (invalid_entries) s << "_invalid";
+  if (tile)
+    s << "_tile" << tile->bm << 'x' << tile->bn << 'x' << tile->bk << "w" << tile->warps << "s"
+      << tile->stages;
   if (seed != 1) s << "_s" << seed;
   return s.str();
 }

@@ -1,0 +1,88 @@
+// The warpgroup-MMA kernel (Wmma on sm_90a) with every warpgroup layout it supports, pinned, on
+// ragged shapes: N not a multiple of the warpgroup's columns, K not a multiple of the 64-element
+// step, segments taller than one m-tile, one hot expert, top_k 8, out-of-range ids, null and
+// present top-k weights, f16 and bf16. Skipped on devices other than compute capability 9.0.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "runtime/driver.hpp"
+#include "tests/gpu/gpu_case.hpp"
+
+namespace moejit::gputest {
+namespace {
+
+// BMxBN:warps:stages of each layout: one warpgroup of 64, 128 and 256 columns; two warpgroups
+// side by side (64 columns each) and stacked (128 rows); three stacked; the default tiles.
+const TileRequest kTiles[] = {
+    {64, 64, 64, 4, 4},   {64, 128, 64, 4, 3},  {64, 256, 64, 4, 4},   {64, 128, 64, 8, 3},
+    {128, 128, 64, 8, 4}, {128, 256, 64, 8, 4}, {192, 128, 64, 12, 5},
+};
+
+Case shape(int tokens, int experts, int top_k, int n, int k) {
+  Case c;
+  c.variant = MoeVariant::Wmma;
+  c.tokens = tokens;
+  c.experts = experts;
+  c.top_k = top_k;
+  c.n = n;
+  c.k = k;
+  c.prefill = true;
+  return c;
+}
+
+std::vector<Case> wgmma_cases() {
+  std::vector<Case> shapes;
+  shapes.push_back(shape(150, 4, 2, 200, 328));  // 75 rows per expert, N and K ragged
+  shapes.push_back(shape(700, 3, 1, 136, 256));  // segments over 192 rows: several m-tiles
+  shapes.push_back(shape(40, 64, 8, 72, 136));   // top_k 8, most segments below 16 rows
+  shapes.push_back(shape(5, 8, 2, 520, 1024));   // decode-sized, many K steps
+  Case hot = shape(300, 8, 2, 96, 192);          // every token on the same two experts
+  hot.routing = RoutingKind::OneExpert;
+  shapes.push_back(hot);
+  Case bad = shape(33, 16, 2, 80, 256);  // out-of-range ids are skipped
+  bad.invalid_entries = true;
+  shapes.push_back(bad);
+
+  std::vector<Case> cases;
+  std::uint32_t seed = 300;
+  for (const TileRequest& tile : kTiles) {
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      Case c = shapes[i];
+      c.tile = tile;
+      c.element = (seed % 2 == 0) ? ElementKind::Bf16 : ElementKind::F16;
+      c.weighted = (seed / 2) % 2 == 0;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  }
+  return cases;
+}
+
+bool is_hopper() {
+  if (!have_gpu()) return false;
+  const GpuArch arch = driver::device_arch(0);
+  return arch.sm == 90;
+}
+
+class WgmmaTiles : public ::testing::TestWithParam<Case> {
+ public:
+  static void SetUpTestSuite() {
+    if (is_hopper()) prewarm(wgmma_cases());
+  }
+};
+
+TEST_P(WgmmaTiles, MatchesReferenceWithinGuarantee) {
+  MOEJIT_REQUIRE_GPU();
+  if (!is_hopper()) GTEST_SKIP() << "warpgroup MMA tiles need a compute capability 9.0 device";
+  const RunOutcome r = run_case(GetParam());
+  EXPECT_NE(r.sku.find(":sm_90a:"), std::string::npos) << r.sku;
+  EXPECT_TRUE(r.check.pass) << r.sku << ": " << r.check.summary();
+  EXPECT_EQ(r.check.non_finite, 0u) << r.sku << ": elements left unwritten";
+  EXPECT_EQ(r.check.disturbed, 0u) << r.sku << ": rows no entry targets were written";
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, WgmmaTiles, ::testing::ValuesIn(wgmma_cases()), CaseName());
+
+}  // namespace
+}  // namespace moejit::gputest
