@@ -36,10 +36,10 @@ constexpr ArchLimits arch_limits(const GpuArch& arch) {
 inline constexpr int kSupportedSm[] = {80, 86, 87, 89, 90};
 
 // The target a kernel of `variant` is generated for on a device (or fleet) of architecture
-// `arch`: Wmma kernels for sm_90 target sm_90a, where they run on warpgroup MMAs (wgmma); every
-// other kernel targets `arch` itself.
+// `arch`: tensor-core kernels (Wmma, WmmaGguf) for sm_90 target sm_90a, where their warpgroup
+// tiles run on wgmma; every other kernel targets `arch` itself.
 constexpr GpuArch kernel_target(MoeVariant variant, const GpuArch& arch) {
-  if (variant == MoeVariant::Wmma && arch.sm == 90) return GpuArch{90, true};
+  if (variant != MoeVariant::ScalarGguf && arch.sm == 90) return GpuArch{90, true};
   return arch;
 }
 

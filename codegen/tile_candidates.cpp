@@ -128,35 +128,42 @@ std::vector<Ranked> tensor_core_tiles(MoeVariant variant, std::optional<GgufBloc
   return out;
 }
 
-// Warpgroup-MMA tiles of the Wmma variant on sm_90a (BK 64, BM a multiple of 64).
+// Warpgroup-MMA tiles of the tensor-core variants on sm_90a (BM a multiple of 64; BK 64 for
+// wmma, 64..256 for wmma_gguf), numbered after `first_order`.
 std::vector<Ranked> wgmma_tiles(MoeVariant variant, std::optional<GgufBlockFormat> format,
-                                ElementKind element, GpuArch arch, const Problem& p) {
+                                ElementKind element, GpuArch arch, const Problem& p,
+                                int first_order) {
   const double segment = p.rows + 2.0 * std::sqrt(p.rows);
+  const std::vector<int> bks =
+      variant == MoeVariant::WmmaGguf ? std::vector<int>{64, 128, 256} : std::vector<int>{64};
   std::vector<Ranked> out;
-  int order = 0;
+  int order = first_order;
   for (int bm : {64, 128, 192})
     for (int bn : {64, 128, 256})
       for (int warps : {4, 8, 12})
-        for (int stages = 3; stages <= 8; ++stages) {
-          const Tile t{bm, bn, 64, warps, stages};
-          ++order;
-          if (!valid(variant, format, element, arch, t)) continue;
-          KernelSpec spec;
-          spec.variant = variant;
-          spec.element = element;
-          spec.arch = arch;
-          spec.tile = t;
-          if (!wmma_codegen::uses_wgmma(spec)) continue;
-          // m-tile heights are whole warpgroups of 64 rows.
-          const std::int64_t m_tiles = ceil_div(static_cast<std::int64_t>(std::ceil(segment)), bm);
-          const std::int64_t ctas = p.touched * m_tiles * ceil_div(p.n, bn);
-          const double waste = std::log2(std::max(1.0, bm / std::max(64.0, segment)));
-          // 128..256 K elements per row in flight ahead of the MMAs (stages - 2 steps of 64).
-          const double depth = 64.0 * (stages - 2);
-          const double score = parallelism_penalty(ctas, p.sms) + waste +
-                               0.5 * outside(depth, 128, 384) + 0.02 * stages;
-          out.push_back({t, score, order});
-        }
+        for (int bk : bks)
+          for (int stages = 3; stages <= 8; ++stages) {
+            const Tile t{bm, bn, bk, warps, stages};
+            ++order;
+            if (!valid(variant, format, element, arch, t)) continue;
+            KernelSpec spec;
+            spec.variant = variant;
+            spec.format = format;
+            spec.element = element;
+            spec.arch = arch;
+            spec.tile = t;
+            if (!wmma_codegen::uses_wgmma(spec)) continue;
+            // m-tile heights are whole warpgroups of 64 rows.
+            const std::int64_t m_tiles =
+                ceil_div(static_cast<std::int64_t>(std::ceil(segment)), bm);
+            const std::int64_t ctas = p.touched * m_tiles * ceil_div(p.n, bn);
+            const double waste = std::log2(std::max(1.0, bm / std::max(64.0, segment)));
+            // 128..384 K elements per row in flight ahead of the MMAs (stages - 2 steps).
+            const double depth = static_cast<double>(bk) * (stages - 2);
+            const double score = parallelism_penalty(ctas, p.sms) + waste +
+                                 0.5 * outside(depth, 128, 384) + 0.02 * stages;
+            out.push_back({t, score, order});
+          }
   return out;
 }
 
@@ -198,11 +205,19 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
     add(default_tile(variant, format, element, arch, dims, prefill));
     add(heuristic_tile(variant, format, element, arch, dims, prefill));
   }
-  const bool wgmma = variant == MoeVariant::Wmma && arch.sm == 90 && arch.arch_specific;
-  std::vector<Ranked> ranked = variant == MoeVariant::ScalarGguf
-                                   ? scalar_tiles(variant, format, element, arch, p)
-                               : wgmma ? wgmma_tiles(variant, format, element, arch, p)
-                                       : tensor_core_tiles(variant, format, element, arch, p);
+  // sm_90a: dense wmma times warpgroup tiles only; wmma_gguf both families (its decode tiles
+  // stay on mma.sync).
+  const bool wgmma = variant != MoeVariant::ScalarGguf && arch.sm == 90 && arch.arch_specific;
+  std::vector<Ranked> ranked;
+  if (variant == MoeVariant::ScalarGguf)
+    ranked = scalar_tiles(variant, format, element, arch, p);
+  else if (!wgmma || variant == MoeVariant::WmmaGguf)
+    ranked = tensor_core_tiles(variant, format, element, arch, p);
+  if (wgmma) {
+    const std::vector<Ranked> more =
+        wgmma_tiles(variant, format, element, arch, p, static_cast<int>(ranked.size()) + 100000);
+    ranked.insert(ranked.end(), more.begin(), more.end());
+  }
   std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
     return a.score != b.score ? a.score < b.score : a.order < b.order;
   });

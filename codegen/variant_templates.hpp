@@ -21,9 +21,10 @@ std::size_t shared_bytes(const KernelSpec& spec);
 std::optional<std::string> tile_error(const KernelSpec& spec);
 Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, GpuArch arch,
                   const ProblemDims& dims, bool is_prefill);
-// Whether the spec runs on warpgroup MMAs (templates/wgmma.cuh): a Wmma spec for sm_90a whose
-// tile has the warpgroup shape (BK 64, BM a multiple of 64, whole warpgroups splitting BM into
-// 64-row slices and BN into 64-, 128- or 256-column slices, at least 3 stages). Every other
-// tensor-core spec runs on mma.sync.
+// Whether the spec runs on warpgroup MMAs (templates/wgmma.cuh, wgmma_gguf.cuh): a Wmma or
+// WmmaGguf spec for sm_90a whose tile has the warpgroup shape (BM a multiple of 64, whole
+// warpgroups splitting BM into 64-row slices and BN into 64-, 128- or 256-column slices, at least
+// 3 stages; BK 64 for Wmma, 64, 128 or 256 for WmmaGguf). Every other tensor-core spec runs on
+// mma.sync.
 bool uses_wgmma(const KernelSpec& spec);
 }  // namespace moejit::wmma_codegen

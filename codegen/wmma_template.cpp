@@ -55,6 +55,12 @@ std::int64_t tile_slot_count(std::int64_t size_m, std::int64_t experts, int bm) 
 
 bool is_gguf(const KernelSpec& spec) { return spec.variant == MoeVariant::WmmaGguf; }
 
+// Whether the spec's target runs warpgroup tiles (a tensor-core variant on sm_90a).
+bool uses_wgmma_target(const KernelSpec& spec) {
+  return (spec.variant == MoeVariant::Wmma || spec.variant == MoeVariant::WmmaGguf) &&
+         spec.arch.sm == 90 && spec.arch.arch_specific;
+}
+
 constexpr int kWgmmaBk = 64;            // WgmmaTraits::kBK
 constexpr int kWgmmaAlignSlack = 1024;  // WgmmaTraits::kAlignSlack
 
@@ -131,8 +137,10 @@ std::string traits_arguments(const KernelSpec& spec) {
   return args;
 }
 
-// "<T, BM, BN, warps, stages" of the wgmma kernel (no closing bracket).
+// "<T, BM, BN, warps, stages" of wgmma_kernel, "<Fmt, T, BM, BN, BK, warps, stages" of
+// wgmma_gguf_kernel (no closing bracket).
 std::string wgmma_arguments(const KernelSpec& spec) {
+  if (is_gguf(spec)) return traits_arguments(spec);
   const Tile& t = spec.tile;
   return "<" + element_type(spec.element) + ", " + std::to_string(t.bm) + ", " +
          std::to_string(t.bn) + ", " + std::to_string(t.warps) + ", " + std::to_string(t.stages);
@@ -143,7 +151,8 @@ std::string main_name_expression(const KernelSpec& spec) {
     std::string args = wgmma_arguments(spec);
     if (spec.const_n > 0 || spec.const_k > 0)
       args += ", " + std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k);
-    return "&moejit::wgmma_kernel" + args + ">";
+    return std::string(is_gguf(spec) ? "&moejit::wgmma_gguf_kernel" : "&moejit::wgmma_kernel") +
+           args + ">";
   }
   std::string args = traits_arguments(spec);
   const bool one_b_tile = b_tiles(spec) == 1;
@@ -213,25 +222,30 @@ int typical_sm_count(const GpuArch& arch) {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-// Whether the spec's variant and target run warpgroup tiles (Wmma on sm_90a).
-bool uses_wgmma_target(const KernelSpec& spec) {
-  return spec.variant == MoeVariant::Wmma && spec.arch.sm == 90 && spec.arch.arch_specific;
-}
-
 }  // namespace
 
 bool uses_wgmma(const KernelSpec& spec) {
-  return spec.variant == MoeVariant::Wmma && spec.arch.sm == 90 && spec.arch.arch_specific &&
-         (spec.element == ElementKind::F16 || spec.element == ElementKind::Bf16) &&
-         spec.tile.bk == kWgmmaBk && spec.tile.stages >= 3 && wgmma_group_n(spec.tile) > 0;
+  if (!uses_wgmma_target(spec) ||
+      (spec.element != ElementKind::F16 && spec.element != ElementKind::Bf16) ||
+      spec.tile.stages < 3 || wgmma_group_n(spec.tile) == 0)
+    return false;
+  if (!is_gguf(spec)) return spec.tile.bk == kWgmmaBk;
+  // Whole 64-element panels that divide, or are a multiple of, the block size.
+  const int bk = spec.tile.bk;
+  const int qk = block_elems(spec);
+  return (bk == 64 || bk == 128 || bk == 256) && qk > 0 && (bk % qk == 0 || qk % bk == 0);
 }
 
 std::size_t shared_bytes(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.stages <= 0) return 0;
-  if (uses_wgmma(spec))
+  if (uses_wgmma(spec) && !is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
                                     kWgmmaAlignSlack);
+  if (uses_wgmma(spec))  // WgmmaGgufTraits::kSmemBytes
+    return static_cast<std::size_t>(
+        std::int64_t{t.stages} * t.bm * t.bk * 2 + 2 * std::int64_t{t.bn} * t.bk * 2 +
+        std::int64_t{t.stages} * t.bn * raw_row_bytes(spec) + kWgmmaAlignSlack);
   const std::int64_t ld = t.bk + 8;
   if (!is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);
@@ -307,10 +321,13 @@ KernelTemplate kernel_template(const KernelSpec& spec) {
   require_valid(spec);
   KernelTemplate out;
   if (uses_wgmma(spec)) {
-    out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wgmma.cuh"};
+    out.includes = {"moe_params.cuh", "expert_offsets.cuh",
+                    is_gguf(spec) ? "wgmma_gguf.cuh" : "wgmma.cuh"};
     out.name_expressions = {main_name_expression(spec), kOffsetsName};
-    out.static_asserts = {"moejit::WgmmaTraits" + wgmma_arguments(spec) +
-                          ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
+    out.static_asserts = {
+        std::string(is_gguf(spec) ? "moejit::WgmmaGgufTraits" : "moejit::WgmmaTraits") +
+        wgmma_arguments(spec) +
+        ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
     return out;
   }
   out.includes = {"moe_params.cuh", "expert_offsets.cuh",
@@ -394,7 +411,7 @@ Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, Gp
   const int sms = typical_sm_count(arch);
   const std::int64_t n = std::max<std::int64_t>(1, dims.size_n);
 
-  if (uses_wgmma_target(spec)) {
+  if (!format && uses_wgmma_target(spec)) {
     // Warpgroup-MMA tiles (wgmma.cuh), from a sweep on an H100: one warpgroup of 64 rows up to
     // 64 rows per expert (64 columns when small experts give few CTAs; 8 stages for the long
     // weight rows of large experts), then 128 x 256, then 192 rows so that a typical segment of

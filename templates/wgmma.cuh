@@ -123,8 +123,6 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
   float(&d)[Tr::kGroupN / 2] = reinterpret_cast<float(&)[Tr::kGroupN / 2]>(acc.v[0]);
   // A warpgroup whose 64 rows are all padding skips its MMAs (uniform within the warpgroup).
   const bool live = group_m * 64 < tile.end - tile.begin;
-  const T* group_a = smem_a + group_m * 64 * BK;
-  const T* group_b = smem_b + group_n * Tr::kGroupN * BK;
 
   for (int kt = 0; kt < k_steps; ++kt) {
     tc::cp_async_wait<kStages - 3>();
@@ -139,13 +137,11 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
     tc::cp_async_commit();
     if (live) {
       const int slot = kt % kStages;
-      const unsigned long long desc_a = tc::smem_desc_sw128(group_a + slot * Tr::kStageA);
-      const unsigned long long desc_b = tc::smem_desc_sw128(group_b + slot * Tr::kStageB);
       tc::wgmma_fence_operands(d);
       tc::wgmma_fence();
-#pragma unroll
-      for (int kk = 0; kk < BK / 16; ++kk)  // 16 elements = 32 bytes = 2 descriptor units
-        tc::Wgmma<T, Tr::kGroupN>::run(d, desc_a + 2 * kk, desc_b + 2 * kk);
+      tc::warpgroup_k_step<T, Tr::kGroupN, BK, BM, BN>(d, smem_a + slot * Tr::kStageA, group_m * 64,
+                                                       smem_b + slot * Tr::kStageB,
+                                                       group_n * Tr::kGroupN);
       tc::wgmma_commit();
       tc::wgmma_fence_operands(d);
       tc::wgmma_wait<1>();

@@ -8,19 +8,27 @@
 namespace moejit {
 namespace tc {
 
+// Element offset of (row r, column col) in a 128-byte-swizzled tile of kRows rows: column panels
+// of 64 elements, [kRows][64] each; 8-element chunk j of a panel row at position j ^ (r % 8).
+template <int kRows>
+__device__ __forceinline__ int swizzled_offset(int r, int col) {
+  return (col >> 6) * (kRows * 64) + r * 64 + ((((col >> 3) & 7) ^ (r & 7)) << 3);
+}
+
 // Loads kRows x kBK elements of T into a shared tile [kRows][kLd] (kLd >= kBK, kLd % 8 == 0), in
 // 16-byte chunks: chunk c of the tile is row c / (kBK / 8), elements (c % (kBK / 8)) * 8 .. + 8.
 // Thread tid owns chunks tid, tid + kThreads, ... for every K step, so it keeps the global base
 // address of each of its rows in registers (null: the row is padding and reads as zeros).
 // Columns at or past K read as zeros; K % 8 == 0 is required so a chunk is never partial.
-// kSwizzle128: the tile is stored as wgmma reads it (tc/wgmma_ptx.cuh), in 128-byte swizzle atoms
-// (kBK == kLd == 64): chunk j of row r at chunk position j ^ (r % 8) of the row; the tile must
-// start at a multiple of 1024 bytes. kPrefetch256: the copies use cp_async16<true>.
+// kSwizzle128: the tile is stored as wgmma reads it (tc/wgmma_ptx.cuh, kLd == 64, kBK a multiple
+// of 64): kBK / 64 column panels of [kRows][64] elements one after the other, chunk j of row r of
+// a panel at chunk position j ^ (r % 8) of the row; the tile must start at a multiple of 1024
+// bytes (tc::swizzled_offset). kPrefetch256: the copies use cp_async16<true>.
 template <class T, int kRows, int kBK, int kLd, int kThreads, bool kSwizzle128 = false,
           bool kPrefetch256 = false>
 struct RowTileLoader {
-  static_assert(kBK % 8 == 0 && kLd % 8 == 0 && kLd >= kBK, "16-byte chunks");
-  static_assert(!kSwizzle128 || (kBK == 64 && kLd == 64 && sizeof(T) == 2),
+  static_assert(kBK % 8 == 0 && kLd % 8 == 0 && (kSwizzle128 || kLd >= kBK), "16-byte chunks");
+  static_assert(!kSwizzle128 || (kBK % 64 == 0 && kLd == 64 && sizeof(T) == 2),
                 "128-byte swizzle atoms hold rows of 64 16-bit elements");
   static constexpr int kChunksPerRow = kBK / 8;
   static constexpr int kChunks = kRows * kChunksPerRow;
@@ -50,10 +58,9 @@ struct RowTileLoader {
         const int r = c / kChunksPerRow;
         const int col = (c % kChunksPerRow) * 8;
         const bool ok = rows[it] != nullptr && k0 + col < size_k;
-        const int pos = kSwizzle128 ? (((col >> 3) ^ (r & 7)) << 3) : col;
-        cp_async16<kPrefetch256>(tile + r * kLd + pos,
-                                 ok ? static_cast<const void*>(rows[it] + k0 + col) : fallback,
-                                 ok ? 16 : 0);
+        const int pos = kSwizzle128 ? swizzled_offset<kRows>(r, col) : r * kLd + col;
+        cp_async16<kPrefetch256>(
+            tile + pos, ok ? static_cast<const void*>(rows[it] + k0 + col) : fallback, ok ? 16 : 0);
       }
     }
   }

@@ -230,5 +230,23 @@ struct Wgmma<__nv_bfloat16, 256> {
   }
 };
 
+// One K step of kBK elements (a multiple of 64) for one warpgroup: kBK / 16 wgmmas on 128-byte
+// swizzled tiles (tc::swizzled_offset layout) a_tile of kRowsA rows and b_tile of kRowsB rows; the
+// warpgroup's 64 rows of A start at row a_row0 and its N columns (rows of B) at row b_row0, both
+// multiples of 8. The caller fences before and commits after.
+template <class T, int N, int kBK, int kRowsA, int kRowsB>
+__device__ __forceinline__ void warpgroup_k_step(float (&d)[N / 2], const T* a_tile, int a_row0,
+                                                 const T* b_tile, int b_row0) {
+  static_assert(kBK % 64 == 0, "K steps are whole 64-element swizzle panels");
+#pragma unroll
+  for (int panel = 0; panel < kBK / 64; ++panel) {
+    const unsigned long long desc_a = smem_desc_sw128(a_tile + panel * kRowsA * 64 + a_row0 * 64);
+    const unsigned long long desc_b = smem_desc_sw128(b_tile + panel * kRowsB * 64 + b_row0 * 64);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)  // 16 elements = 32 bytes = 2 descriptor units
+      Wgmma<T, N>::run(d, desc_a + 2 * kk, desc_b + 2 * kk);
+  }
+}
+
 }  // namespace tc
 }  // namespace moejit

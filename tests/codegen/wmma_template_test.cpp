@@ -398,9 +398,16 @@ TEST(WgmmaTiles, WarpgroupShapesOnSm90aOnly) {
   KernelSpec portable = hopper_spec(Tile{64, 128, 64, 4, 4});
   portable.arch = GpuArch{90, false};
   EXPECT_FALSE(wc::uses_wgmma(portable));
+  // wmma_gguf: BK 64, 128 or 256 dividing or a multiple of the block size.
   KernelSpec gguf = hopper_spec(Tile{64, 128, 64, 4, 4});
   gguf.variant = MoeVariant::WmmaGguf;
   gguf.format = GgufBlockFormat::Q4_K;
+  EXPECT_TRUE(wc::uses_wgmma(gguf));
+  gguf.tile.bk = 256;
+  EXPECT_TRUE(wc::uses_wgmma(gguf));
+  gguf.tile.bk = 96;
+  EXPECT_FALSE(wc::uses_wgmma(gguf));
+  gguf.tile = Tile{16, 64, 256, 4, 3};  // decode tiles stay on mma.sync
   EXPECT_FALSE(wc::uses_wgmma(gguf));
 }
 
@@ -426,6 +433,19 @@ TEST(WgmmaTiles, SharedMemoryTemplateAndLimits) {
       t.static_asserts,
       (std::vector<std::string>{"moejit::WgmmaTraits<__half, 128, 256, 8, 4>::kSmemBytes == " +
                                 std::to_string(4 * 384 * 128 + 1024)}));
+  // wmma_gguf: A ring + two swizzled B tiles + raw ring (as WmmaGgufTraits) + alignment slack.
+  KernelSpec gguf = hopper_spec(Tile{128, 64, 64, 8, 3});
+  gguf.variant = MoeVariant::WmmaGguf;
+  gguf.format = GgufBlockFormat::Q4_K;  // one 144-byte super-block per step: 160-byte raw rows
+  EXPECT_EQ(wc::shared_bytes(gguf), 3u * 128 * 64 * 2 + 2u * 64 * 64 * 2 + 3u * 64 * 160 + 1024);
+  const KernelTemplate g = wc::kernel_template(gguf);
+  EXPECT_EQ(g.includes.back(), "wgmma_gguf.cuh");
+  EXPECT_EQ(g.name_expressions.front(),
+            "&moejit::wgmma_gguf_kernel<moejit::fmt::Q4_K, __nv_bfloat16, 128, 64, 64, 8, 3>");
+  EXPECT_EQ(g.static_asserts.front(),
+            "moejit::WgmmaGgufTraits<moejit::fmt::Q4_K, __nv_bfloat16, 128, 64, 64, 8, 3>::"
+            "kSmemBytes == " +
+                std::to_string(wc::shared_bytes(gguf)));
   // The launch geometry is the mma.sync kernel's: slots x n-tiles, warps x 32 threads.
   const std::vector<KernelStep> steps = wc::launch_plan(spec, dims_of(1024, 14336, 4096, 8));
   ASSERT_EQ(steps.size(), 2u);
@@ -463,9 +483,10 @@ TEST(WgmmaTiles, DefaultTilesOnSm90aAreWarpgroupTiles) {
                              dims_of(1024, 14336, 4096, 8), true)
                 .bm,
             192);
-  // Wmma kernels for sm_90 target sm_90a; other variants and architectures keep theirs.
+  // Tensor-core kernels for sm_90 target sm_90a; ScalarGguf and other architectures keep theirs.
   EXPECT_EQ(kernel_target(MoeVariant::Wmma, GpuArch{90, false}), (GpuArch{90, true}));
-  EXPECT_EQ(kernel_target(MoeVariant::WmmaGguf, GpuArch{90, false}), (GpuArch{90, false}));
+  EXPECT_EQ(kernel_target(MoeVariant::WmmaGguf, GpuArch{90, false}), (GpuArch{90, true}));
+  EXPECT_EQ(kernel_target(MoeVariant::ScalarGguf, GpuArch{90, false}), (GpuArch{90, false}));
   EXPECT_EQ(kernel_target(MoeVariant::Wmma, GpuArch{80, false}), (GpuArch{80, false}));
 }
 

@@ -95,6 +95,11 @@ TEST(CompileMatrix, WarpgroupTilesCompileForSm90a) {
   for (const char* element : {"f16", "bf16"})
     for (const char* tile : tiles)
       specs.push_back(parse_kernel_spec(std::string("wmma:") + element + ":sm_90a:" + tile));
+  // wmma_gguf: a 32-element and a 256-element format, BK 64 to 256.
+  for (const char* text :
+       {"wmma_gguf:q5_1:bf16:sm_90a:128x64x64:w8:s3", "wmma_gguf:q4_k:f16:sm_90a:64x128x128:w4:s3",
+        "wmma_gguf:q6_k:bf16:sm_90a:64x64x256:w4:s3"})
+    specs.push_back(parse_kernel_spec(text));
   std::vector<std::optional<Artifact>> arts(specs.size());
   std::vector<std::string> errors(specs.size());
   test::parallel_for(specs.size(), [&](std::size_t i) {

@@ -1,7 +1,8 @@
-// The warpgroup-MMA kernel (Wmma on sm_90a) with every warpgroup layout it supports, pinned, on
+// The warpgroup-MMA kernels (Wmma and WmmaGguf on sm_90a) with every warpgroup layout, pinned, on
 // ragged shapes: N not a multiple of the warpgroup's columns, K not a multiple of the 64-element
 // step, segments taller than one m-tile, one hot expert, top_k 8, out-of-range ids, null and
-// present top-k weights, f16 and bf16. Skipped on devices other than compute capability 9.0.
+// present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks. Skipped on
+// devices other than compute capability 9.0.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -46,6 +47,31 @@ std::vector<Case> wgmma_cases() {
 
   std::vector<Case> cases;
   std::uint32_t seed = 300;
+  // wmma_gguf: 32- and 256-element formats, BK 64 to 256, one to three warpgroups; K a multiple
+  // of 256 for every format.
+  struct GgufTile {
+    GgufBlockFormat format;
+    TileRequest tile;
+  };
+  const GgufTile gguf_tiles[] = {
+      {GgufBlockFormat::Q4_0, {128, 64, 64, 8, 3}},  {GgufBlockFormat::Q5_1, {64, 128, 128, 4, 3}},
+      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 4}},   {GgufBlockFormat::Q4_K, {64, 128, 64, 4, 4}},
+      {GgufBlockFormat::Q6_K, {64, 64, 256, 4, 3}},  {GgufBlockFormat::Q3_K, {192, 64, 64, 12, 3}},
+      {GgufBlockFormat::Q2_K, {64, 128, 128, 8, 3}}, {GgufBlockFormat::Q5_K, {128, 128, 64, 8, 3}},
+  };
+  for (const GgufTile& gt : gguf_tiles) {
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      Case c = shapes[i];
+      c.variant = MoeVariant::WmmaGguf;
+      c.format = gt.format;
+      c.k = i == 3 ? 1024 : 512;
+      c.tile = gt.tile;
+      c.element = (seed % 2 == 0) ? ElementKind::Bf16 : ElementKind::F16;
+      c.weighted = (seed / 2) % 2 == 0;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  }
   for (const TileRequest& tile : kTiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
       Case c = shapes[i];

@@ -1,0 +1,233 @@
+// WmmaGguf variant on Hopper (sm_90a): GGUF weights dequantized (exactly, in f32, then rounded to
+// T) into a 128-byte-swizzled shared tile that warpgroup MMAs (wgmma.mma_async m64nNk16, f32
+// accumulation) read directly, f32 output. Same contract and results as wmma_gguf_kernel:
+// out[p, n] = s * sum_k A[in_row, k] * T(dequant(W[e, n, k])).
+//
+// Kernel: moejit::wgmma_gguf_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN = 0,
+//                                   kConstK = 0>
+//   Fmt, T   as wmma_gguf_kernel (wmma_gguf.cuh)
+//   BM x BN  CTA tile, laid out over kWarps / 4 warpgroups as wgmma_kernel's (wgmma.cuh)
+//   BK       64, 128 or 256, dividing or a multiple of the block size (whole 64-element panels)
+//   kStages  >= 3 ring stages of activation rows and raw weight blocks
+// Grid, block, launch order and preconditions: as wmma_gguf_kernel, except that m-tile heights
+// are rounded to 64 rows (tc::map_m_tile<BM, 64>). Dynamic shared memory:
+// WgmmaGgufTraits::kSmemBytes (1024 bytes of it are slack to align the swizzled tiles).
+//
+// Thread roles per K step kt: all threads issue the cp.async copies of step kt + kStages - 1
+// (activation rows into the swizzled A ring, raw block bytes as wmma_gguf_kernel stages them);
+// each warpgroup issues its wgmmas of step kt on A slot kt % kStages and B tile kt % 2; while
+// they run, all threads dequantize the staged blocks of step kt + 1 into B tile (kt + 1) % 2
+// (task c: row c / (BK / 8), 8-element group c % (BK / 8), stored at its swizzled position);
+// then each warpgroup waits for its wgmmas. One barrier per step, after the wait for step
+// kt + 1's copies and a proxy fence of the dequantized tile: it publishes both, and every
+// warpgroup's wgmmas of step kt - 1 are complete by then, so ring slot (kt - 1) % kStages and
+// B tile (kt + 1) % 2 are free.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "formats/dequant.cuh"
+#include "grid_dependency.cuh"
+#include "moe_params.cuh"
+#include "tc/epilogue.cuh"
+#include "tc/ptx.cuh"
+#include "tc/tile_loader.cuh"
+#include "tc/tile_map.cuh"
+#include "tc/warp_mma.cuh"
+#include "tc/wgmma_ptx.cuh"
+
+namespace moejit {
+
+template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages>
+struct WgmmaGgufTraits {
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kQk = Fmt::kBlockElems;
+  static constexpr int kBlocksPerStep = BK >= kQk ? BK / kQk : 1;
+  static constexpr int kStepBytes = kBlocksPerStep * Fmt::kBlockBytes;
+  static constexpr int kRawChunks = (kStepBytes + 30) / 16;
+  static constexpr int kRawRowBytes = kRawChunks * 16;
+  static constexpr int kGroups = kWarps / 4;
+  static constexpr int kGroupsM = BM / 64;
+  static constexpr int kGroupsN = kGroupsM > 0 ? kGroups / kGroupsM : 1;
+  static constexpr int kGroupN = kGroupsN > 0 ? BN / kGroupsN : BN;
+  static constexpr int kNT = kGroupN / 8;
+  static constexpr int kStageA = BM * BK;              // elements
+  static constexpr int kTileB = BN * BK;               // elements
+  static constexpr int kStageRaw = BN * kRawRowBytes;  // bytes
+  static constexpr int kAlignSlack = 1024;
+  // A ring and both B tiles first (multiples of 1024 bytes), then the raw ring.
+  static constexpr int kSmemBytes =
+      kStages * kStageA * 2 + 2 * kTileB * 2 + kStages * kStageRaw + kAlignSlack;
+
+  static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
+  static_assert(BM % 64 == 0 && BM > 0, "BM is a multiple of 64 (the wgmma height)");
+  static_assert(BK == 64 || BK == 128 || BK == 256, "BK is 64, 128 or 256");
+  static_assert(BK % kQk == 0 || kQk % BK == 0, "BK divides, or is a multiple of, the block size");
+  static_assert(kWarps % 4 == 0 && kWarps >= 4 && kWarps <= 16, "1 to 4 warpgroups");
+  static_assert(kGroups % kGroupsM == 0, "the warpgroups split BM into 64-row slices");
+  static_assert(BN % kGroupsN == 0 && (kGroupN == 64 || kGroupN == 128 || kGroupN == 256),
+                "each warpgroup computes 64, 128 or 256 columns");
+  static_assert(kStages >= 3, "dequantization runs one step ahead: at least 3 ring stages");
+};
+
+template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, int kConstN = 0,
+          int kConstK = 0>
+__global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
+  using Tr = WgmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages>;
+  constexpr int kQk = Tr::kQk;
+  constexpr int kGroups8 = BK / 8;  // 8-element dequantization groups per row and step
+  constexpr int kDequantTasks = BN * kGroups8;
+  constexpr int kDequantIters = (kDequantTasks + Tr::kThreads - 1) / Tr::kThreads;
+  const int size_n = kConstN > 0 ? kConstN : p.size_n;
+  const int size_k = kConstK > 0 ? kConstK : p.size_k;
+
+  grid_dependency_wait();  // the offsets come from expert_offsets_kernel
+  const tc::MTile tile = tc::map_m_tile<BM, 64>(p, blockIdx.x);
+  const long long n_tile = tc::n_tile_index();
+  // Whole-CTA exits, before any barrier.
+  if (tile.expert < 0 || n_tile * BN >= size_n) return;
+  const int n0 = static_cast<int>(n_tile) * BN;
+
+  extern __shared__ __align__(1024) unsigned char moejit_wgmma_gguf_smem[];
+  const unsigned misalign = tc::smem_address(moejit_wgmma_gguf_smem) & (Tr::kAlignSlack - 1);
+  unsigned char* base =
+      moejit_wgmma_gguf_smem + ((Tr::kAlignSlack - misalign) & (Tr::kAlignSlack - 1));
+  T* smem_a = reinterpret_cast<T*>(base);
+  T* smem_b = smem_a + kStages * Tr::kStageA;
+  unsigned char* smem_raw = reinterpret_cast<unsigned char*>(smem_b + 2 * Tr::kTileB);
+
+  const int tid = threadIdx.x;
+  const int lane = tid & 31;
+  const int group = tid >> 7;
+  const int group_m = group / Tr::kGroupsN;
+  const int group_n = group % Tr::kGroupsN;
+
+  const T* act = static_cast<const T*>(p.activations);
+  const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
+                                  static_cast<long long>(tile.expert) * p.weight_expert_stride;
+  const int k_blocks = size_k / kQk;  // blocks per weight row
+  // One past the last byte of the weight tensor (the last row of the last expert).
+  const unsigned long long weights_end =
+      reinterpret_cast<unsigned long long>(p.weights) +
+      static_cast<unsigned long long>(p.num_experts - 1) * p.weight_expert_stride +
+      static_cast<unsigned long long>(size_n - 1) * p.weight_row_stride +
+      static_cast<unsigned long long>(k_blocks) * Fmt::kBlockBytes;
+
+  tc::RowTileLoader<T, BM, BK, 64, Tr::kThreads, true, true> a_loader;
+  a_loader.init(tid, [&](int r) -> const T* {
+    const int entry = tile.begin + r;
+    if (entry >= tile.end) return nullptr;
+    const int pair_id = p.sorted_ids[entry];
+    if (pair_id < 0 || pair_id >= p.num_pairs) return nullptr;
+    const int in_row =
+        p.topk_weights != nullptr ? pair_id : (p.top_k > 0 ? pair_id / p.top_k : pair_id);
+    if (in_row >= p.input_rows) return nullptr;
+    return act + static_cast<long long>(in_row) * size_k;
+  });
+  tc::RawRowLoader<BN, Tr::kRawChunks, Tr::kThreads> w_loader;
+  w_loader.init(tid, [&](int r) -> const unsigned char* {
+    const int n = n0 + r;
+    if (n >= size_n) return nullptr;
+    return expert_w + static_cast<long long>(n) * p.weight_row_stride;
+  });
+
+  // Weight row n's address modulo 16 (its staged bytes start at that offset of a staging row,
+  // plus the step's first byte), from the low bits of the expert's address and the row stride.
+  const unsigned expert_w_low =
+      static_cast<unsigned>(reinterpret_cast<unsigned long long>(expert_w));
+  const unsigned row_stride_low = static_cast<unsigned>(p.weight_row_stride);
+  auto row_misalign = [&](int n) {
+    return static_cast<int>((expert_w_low + static_cast<unsigned>(n) * row_stride_low) & 15u);
+  };
+  auto first_block = [&](int kt) {
+    return static_cast<int>((static_cast<long long>(kt) * BK) / kQk);
+  };
+  auto valid_blocks = [&](int kt) {
+    const int left = k_blocks - first_block(kt);
+    return left < Tr::kBlocksPerStep ? left : Tr::kBlocksPerStep;
+  };
+  auto issue_step = [&](int kt, int slot) {
+    a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid, p.activations);
+    w_loader.load(smem_raw + slot * Tr::kStageRaw,
+                  static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
+                  valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
+  };
+
+  // Dequantizes step kt's staged blocks into the swizzled T tile dst (zeros past N and past K),
+  // then fences the writes for the warpgroup MMAs that read them after the next barrier.
+  auto dequantize_step = [&](int kt, T* dst) {
+    const unsigned char* raw = smem_raw + (kt % kStages) * Tr::kStageRaw;
+    const int k0 = kt * BK;
+    const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
+    const int step_misalign = static_cast<int>(step_first_byte & 15);
+    const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
+#pragma unroll 4
+    for (int it = 0; it < kDequantIters; ++it) {
+      const int c = tid + it * Tr::kThreads;
+      if (kDequantTasks % Tr::kThreads == 0 || c < kDequantTasks) {
+        const int r = c / kGroups8;
+        const int g = c % kGroups8;
+        uint4 packed = make_uint4(0u, 0u, 0u, 0u);
+        if (n0 + r < size_n && k0 + g * 8 < size_k) {
+          const int e_off = elem_offset + g * 8;
+          const int row_offset = (row_misalign(n0 + r) + step_misalign) & 15;
+          const unsigned char* block =
+              raw + r * Tr::kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
+          float y[8];
+          Fmt::dequantize8(block, e_off % kQk, y);
+          packed.x = tc::Convert<T>::pack2(y[0], y[1]);
+          packed.y = tc::Convert<T>::pack2(y[2], y[3]);
+          packed.z = tc::Convert<T>::pack2(y[4], y[5]);
+          packed.w = tc::Convert<T>::pack2(y[6], y[7]);
+        }
+        *reinterpret_cast<uint4*>(dst + tc::swizzled_offset<BN>(r, g * 8)) = packed;
+      }
+    }
+    tc::fence_proxy_async_shared();
+  };
+
+  const int k_steps = (size_k + BK - 1) / BK;
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < k_steps) issue_step(s, s);
+    tc::cp_async_commit();
+  }
+  // Step 0's raw blocks, dequantized before the loop.
+  tc::cp_async_wait<kStages - 2>();
+  __syncthreads();
+  dequantize_step(0, smem_b);
+
+  tc::WarpAccumulators<1, Tr::kNT> acc;
+  acc.zero();
+  float(&d)[Tr::kGroupN / 2] = reinterpret_cast<float(&)[Tr::kGroupN / 2]>(acc.v[0]);
+
+  for (int kt = 0; kt < k_steps; ++kt) {
+    // This thread's copies of step kt + 1 have landed (and so have its A rows of step kt); the
+    // barrier publishes everyone's, and B tile kt % 2.
+    tc::cp_async_wait<kStages - 3>();
+    tc::fence_proxy_async_shared();
+    __syncthreads();
+    const int next = kt + kStages - 1;
+    if (next < k_steps) issue_step(next, next % kStages);
+    tc::cp_async_commit();
+    // Every warpgroup issues its wgmmas, even on padding rows (zeros): a branch around them
+    // would make the compiler serialize them with the dequantization below.
+    tc::wgmma_fence_operands(d);
+    tc::wgmma_fence();
+    tc::warpgroup_k_step<T, Tr::kGroupN, BK, BM, BN>(d, smem_a + (kt % kStages) * Tr::kStageA,
+                                                     group_m * 64, smem_b + (kt & 1) * Tr::kTileB,
+                                                     group_n * Tr::kGroupN);
+    tc::wgmma_commit();
+    if (kt + 1 < k_steps) dequantize_step(kt + 1, smem_b + ((kt + 1) & 1) * Tr::kTileB);
+    tc::wgmma_fence_operands(d);
+    tc::wgmma_wait<0>();
+    tc::wgmma_fence_operands(d);
+  }
+
+  const int warp_in_group = (tid >> 5) & 3;
+  tc::store_warp_tile<float>(p, acc, tile.begin, tile.end, group_m * 64 + warp_in_group * 16,
+                             n0 + group_n * Tr::kGroupN, size_n, lane);
+}
+
+}  // namespace moejit
