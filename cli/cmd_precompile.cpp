@@ -35,6 +35,8 @@ CommandHelp precompile_help() {
       "                         [--cache-dir DIR] [-j N] [--dry-run] [--json]",
       "Compiles kernels into the cache ahead of time, so that MoePlan::select finds them instead\n"
       "of compiling while serving. Needs no GPU: give --arch, or it is read from GPU 0.\n"
+      "For sm_90 the tensor-core variants (wmma, wmma_gguf) are compiled for sm_90a, the\n"
+      "target MoePlan::select picks on that GPU.\n"
       "The kernels come from the flag matrix (every --arch x --variant x --format x --dtype x\n"
       "--tile; a format applies to scalar_gguf and wmma_gguf, f32 to scalar_gguf, f16 and bf16\n"
       "to wmma and wmma_gguf), from --manifest, or from --preset / --shape (then --variant,\n"

@@ -47,15 +47,20 @@ struct Ranked {
   int order = 0;  // enumeration order, the tie break
 };
 
-bool valid(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
-           GpuArch arch, const Tile& t) {
+KernelSpec spec_of(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
+                   GpuArch arch, const Tile& t) {
   KernelSpec spec;
   spec.variant = variant;
   spec.format = format;
   spec.element = element;
   spec.arch = arch;
   spec.tile = t;
-  return !tile_error(spec);
+  return spec;
+}
+
+bool valid(MoeVariant variant, std::optional<GgufBlockFormat> format, ElementKind element,
+           GpuArch arch, const Tile& t) {
+  return !tile_error(spec_of(variant, format, element, arch, t));
 }
 
 struct Problem {
@@ -145,14 +150,9 @@ std::vector<Ranked> wgmma_tiles(MoeVariant variant, std::optional<GgufBlockForma
           for (int stages = 3; stages <= 8; ++stages) {
             const Tile t{bm, bn, bk, warps, stages};
             ++order;
-            if (!valid(variant, format, element, arch, t)) continue;
-            KernelSpec spec;
-            spec.variant = variant;
-            spec.format = format;
-            spec.element = element;
-            spec.arch = arch;
-            spec.tile = t;
-            if (!wmma_codegen::uses_wgmma(spec)) continue;
+            if (!valid(variant, format, element, arch, t) ||
+                !wmma_codegen::uses_wgmma(spec_of(variant, format, element, arch, t)))
+              continue;
             // m-tile heights are whole warpgroups of 64 rows.
             const std::int64_t m_tiles =
                 ceil_div(static_cast<std::int64_t>(std::ceil(segment)), bm);

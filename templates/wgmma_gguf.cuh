@@ -27,10 +27,10 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include "formats/dequant.cuh"
 #include "grid_dependency.cuh"
 #include "moe_params.cuh"
 #include "tc/epilogue.cuh"
+#include "tc/gguf_steps.cuh"
 #include "tc/ptx.cuh"
 #include "tc/tile_loader.cuh"
 #include "tc/tile_map.cuh"
@@ -42,19 +42,16 @@ namespace moejit {
 template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages>
 struct WgmmaGgufTraits {
   static constexpr int kThreads = kWarps * 32;
-  static constexpr int kQk = Fmt::kBlockElems;
-  static constexpr int kBlocksPerStep = BK >= kQk ? BK / kQk : 1;
-  static constexpr int kStepBytes = kBlocksPerStep * Fmt::kBlockBytes;
-  static constexpr int kRawChunks = (kStepBytes + 30) / 16;
-  static constexpr int kRawRowBytes = kRawChunks * 16;
+  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads>;
+  static constexpr int kQk = Steps::kQk;
   static constexpr int kGroups = kWarps / 4;
   static constexpr int kGroupsM = BM / 64;
   static constexpr int kGroupsN = kGroupsM > 0 ? kGroups / kGroupsM : 1;
   static constexpr int kGroupN = kGroupsN > 0 ? BN / kGroupsN : BN;
   static constexpr int kNT = kGroupN / 8;
-  static constexpr int kStageA = BM * BK;              // elements
-  static constexpr int kTileB = BN * BK;               // elements
-  static constexpr int kStageRaw = BN * kRawRowBytes;  // bytes
+  static constexpr int kStageA = BM * BK;               // elements
+  static constexpr int kTileB = BN * BK;                // elements
+  static constexpr int kStageRaw = Steps::kStageBytes;  // bytes
   static constexpr int kAlignSlack = 1024;
   // A ring and both B tiles first (multiples of 1024 bytes), then the raw ring.
   static constexpr int kSmemBytes =
@@ -75,10 +72,6 @@ template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, i
           int kConstK = 0>
 __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
   using Tr = WgmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages>;
-  constexpr int kQk = Tr::kQk;
-  constexpr int kGroups8 = BK / 8;  // 8-element dequantization groups per row and step
-  constexpr int kDequantTasks = BN * kGroups8;
-  constexpr int kDequantIters = (kDequantTasks + Tr::kThreads - 1) / Tr::kThreads;
   const int size_n = kConstN > 0 ? kConstN : p.size_n;
   const int size_k = kConstK > 0 ? kConstK : p.size_k;
 
@@ -103,87 +96,24 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
   const int group_m = group / Tr::kGroupsN;
   const int group_n = group % Tr::kGroupsN;
 
-  const T* act = static_cast<const T*>(p.activations);
   const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
                                   static_cast<long long>(tile.expert) * p.weight_expert_stride;
-  const int k_blocks = size_k / kQk;  // blocks per weight row
-  // One past the last byte of the weight tensor (the last row of the last expert).
-  const unsigned long long weights_end =
-      reinterpret_cast<unsigned long long>(p.weights) +
-      static_cast<unsigned long long>(p.num_experts - 1) * p.weight_expert_stride +
-      static_cast<unsigned long long>(size_n - 1) * p.weight_row_stride +
-      static_cast<unsigned long long>(k_blocks) * Fmt::kBlockBytes;
-
   tc::RowTileLoader<T, BM, BK, 64, Tr::kThreads, true, true> a_loader;
-  a_loader.init(tid, [&](int r) -> const T* {
-    const int entry = tile.begin + r;
-    if (entry >= tile.end) return nullptr;
-    const int pair_id = p.sorted_ids[entry];
-    if (pair_id < 0 || pair_id >= p.num_pairs) return nullptr;
-    const int in_row =
-        p.topk_weights != nullptr ? pair_id : (p.top_k > 0 ? pair_id / p.top_k : pair_id);
-    if (in_row >= p.input_rows) return nullptr;
-    return act + static_cast<long long>(in_row) * size_k;
-  });
-  tc::RawRowLoader<BN, Tr::kRawChunks, Tr::kThreads> w_loader;
-  w_loader.init(tid, [&](int r) -> const unsigned char* {
-    const int n = n0 + r;
-    if (n >= size_n) return nullptr;
-    return expert_w + static_cast<long long>(n) * p.weight_row_stride;
-  });
-
-  // Weight row n's address modulo 16 (its staged bytes start at that offset of a staging row,
-  // plus the step's first byte), from the low bits of the expert's address and the row stride.
-  const unsigned expert_w_low =
-      static_cast<unsigned>(reinterpret_cast<unsigned long long>(expert_w));
-  const unsigned row_stride_low = static_cast<unsigned>(p.weight_row_stride);
-  auto row_misalign = [&](int n) {
-    return static_cast<int>((expert_w_low + static_cast<unsigned>(n) * row_stride_low) & 15u);
-  };
-  auto first_block = [&](int kt) {
-    return static_cast<int>((static_cast<long long>(kt) * BK) / kQk);
-  };
-  auto valid_blocks = [&](int kt) {
-    const int left = k_blocks - first_block(kt);
-    return left < Tr::kBlocksPerStep ? left : Tr::kBlocksPerStep;
-  };
+  a_loader.init(tid,
+                [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); });
+  typename Tr::Steps w_steps;
+  w_steps.init(p, expert_w, n0, size_n, size_k, tid);
   auto issue_step = [&](int kt, int slot) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid, p.activations);
-    w_loader.load(smem_raw + slot * Tr::kStageRaw,
-                  static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
-                  valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
+    w_steps.load(smem_raw + slot * Tr::kStageRaw, kt, tid);
   };
-
-  // Dequantizes step kt's staged blocks into the swizzled T tile dst (zeros past N and past K),
-  // then fences the writes for the warpgroup MMAs that read them after the next barrier.
+  // Dequantizes step kt's staged blocks into the swizzled T tile dst, then fences the writes for
+  // the warpgroup MMAs that read them after the next barrier.
   auto dequantize_step = [&](int kt, T* dst) {
-    const unsigned char* raw = smem_raw + (kt % kStages) * Tr::kStageRaw;
-    const int k0 = kt * BK;
-    const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
-    const int step_misalign = static_cast<int>(step_first_byte & 15);
-    const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
-#pragma unroll 4
-    for (int it = 0; it < kDequantIters; ++it) {
-      const int c = tid + it * Tr::kThreads;
-      if (kDequantTasks % Tr::kThreads == 0 || c < kDequantTasks) {
-        const int r = c / kGroups8;
-        const int g = c % kGroups8;
-        uint4 packed = make_uint4(0u, 0u, 0u, 0u);
-        if (n0 + r < size_n && k0 + g * 8 < size_k) {
-          const int e_off = elem_offset + g * 8;
-          const int row_offset = (row_misalign(n0 + r) + step_misalign) & 15;
-          const unsigned char* block =
-              raw + r * Tr::kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
-          float y[8];
-          Fmt::dequantize8(block, e_off % kQk, y);
-          packed.x = tc::Convert<T>::pack2(y[0], y[1]);
-          packed.y = tc::Convert<T>::pack2(y[2], y[3]);
-          packed.z = tc::Convert<T>::pack2(y[4], y[5]);
-          packed.w = tc::Convert<T>::pack2(y[6], y[7]);
-        }
-        *reinterpret_cast<uint4*>(dst + tc::swizzled_offset<BN>(r, g * 8)) = packed;
-      }
-    }
+    w_steps.template dequantize<T>(
+        smem_raw + (kt % kStages) * Tr::kStageRaw, kt, tid, [&](int r, int g, uint4 packed) {
+          *reinterpret_cast<uint4*>(dst + tc::swizzled_offset<BN>(r, g * 8)) = packed;
+        });
     tc::fence_proxy_async_shared();
   };
 

@@ -85,27 +85,14 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_kernel(MoeParams p) {
   const int warp_m = warp / Tr::kWarpsN;
   const int warp_n = warp % Tr::kWarpsN;
 
-  const T* act = static_cast<const T*>(p.activations);
   const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
                                   static_cast<long long>(tile.expert) * p.weight_expert_stride;
 
   tc::RowTileLoader<T, BM, BK, Tr::kLd, Tr::kThreads> a_loader;
-  a_loader.init(tid, [&](int r) -> const T* {
-    const int entry = tile.begin + r;
-    if (entry >= tile.end) return nullptr;
-    const int pair_id = p.sorted_ids[entry];
-    if (pair_id < 0 || pair_id >= p.num_pairs) return nullptr;
-    const int in_row =
-        p.topk_weights != nullptr ? pair_id : (p.top_k > 0 ? pair_id / p.top_k : pair_id);
-    if (in_row >= p.input_rows) return nullptr;
-    return act + static_cast<long long>(in_row) * size_k;
-  });
+  a_loader.init(tid,
+                [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); });
   tc::RowTileLoader<T, BN, BK, Tr::kLd, Tr::kThreads> b_loader;
-  b_loader.init(tid, [&](int r) -> const T* {
-    const int n = n0 + r;
-    if (n >= size_n) return nullptr;
-    return reinterpret_cast<const T*>(expert_w + static_cast<long long>(n) * p.weight_row_stride);
-  });
+  b_loader.init(tid, [&](int r) { return tc::weight_row<T>(p, expert_w, n0 + r, size_n); });
 
   const int k_steps = (size_k + BK - 1) / BK;
 #pragma unroll

@@ -3,6 +3,7 @@
 // block bytes of weight rows.
 #pragma once
 
+#include "moe_params.cuh"
 #include "tc/ptx.cuh"
 
 namespace moejit {
@@ -13,6 +14,29 @@ namespace tc {
 template <int kRows>
 __device__ __forceinline__ int swizzled_offset(int r, int col) {
   return (col >> 6) * (kRows * 64) + r * 64 + ((((col >> 3) & 7) ^ (r & 7)) << 3);
+}
+
+// The activation row that entry `entry` of m-tile [begin, end) reads (row pair_id with top-k
+// weights, else pair_id / top_k), or nullptr for padding, a skipped pair id or a row past
+// input_rows (such rows load as zeros).
+template <class T>
+__device__ __forceinline__ const T* activation_row(const MoeParams& p, int entry, int end,
+                                                   int size_k) {
+  if (entry >= end) return nullptr;
+  const int pair_id = p.sorted_ids[entry];
+  if (pair_id < 0 || pair_id >= p.num_pairs) return nullptr;
+  const int in_row =
+      p.topk_weights != nullptr ? pair_id : (p.top_k > 0 ? pair_id / p.top_k : pair_id);
+  if (in_row >= p.input_rows) return nullptr;
+  return static_cast<const T*>(p.activations) + static_cast<long long>(in_row) * size_k;
+}
+
+// Weight row n of the expert whose weights start at expert_w, or nullptr past size_n.
+template <class T>
+__device__ __forceinline__ const T* weight_row(const MoeParams& p, const unsigned char* expert_w,
+                                               int n, int size_n) {
+  if (n >= size_n) return nullptr;
+  return reinterpret_cast<const T*>(expert_w + static_cast<long long>(n) * p.weight_row_stride);
 }
 
 // Loads kRows x kBK elements of T into a shared tile [kRows][kLd] (kLd >= kBK, kLd % 8 == 0), in

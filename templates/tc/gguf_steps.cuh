@@ -1,0 +1,106 @@
+// The weight side of the GGUF tensor-core kernels (wmma_gguf.cuh, wgmma_gguf.cuh): per K step of
+// BK elements, the raw block bytes of the CTA's BN weight rows are copied into a staging slot
+// (tc::RawRowLoader), and a staged step is dequantized, exactly, into 8-element groups of T.
+#pragma once
+
+#include "formats/dequant.cuh"
+#include "moe_params.cuh"
+#include "tc/ptx.cuh"
+#include "tc/tile_loader.cuh"
+
+namespace moejit {
+namespace tc {
+
+template <class Fmt, int BN, int BK, int kThreads>
+struct GgufWeightSteps {
+  static constexpr int kQk = Fmt::kBlockElems;
+  // A step covers max(1, BK / qk) whole blocks per row; with BK < qk, the block holding its
+  // BK elements.
+  static constexpr int kBlocksPerStep = BK >= kQk ? BK / kQk : 1;
+  static constexpr int kStepBytes = kBlocksPerStep * Fmt::kBlockBytes;
+  // 16-byte chunks covering kStepBytes bytes that start at any even offset inside a chunk.
+  static constexpr int kRawChunks = (kStepBytes + 30) / 16;
+  static constexpr int kRawRowBytes = kRawChunks * 16;
+  static constexpr int kStageBytes = BN * kRawRowBytes;
+  static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
+  static constexpr int kTasks = BN * kGroups;
+  static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
+
+  RawRowLoader<BN, kRawChunks, kThreads> loader;
+  unsigned expert_w_low;           // the expert's weight address modulo 2^32
+  unsigned row_stride_low;         // weight_row_stride modulo 2^32
+  unsigned long long weights_end;  // one past the last byte of the last row of the last expert
+  int k_blocks;                    // blocks per weight row
+  int n0, size_n, size_k;
+
+  __device__ __forceinline__ void init(const MoeParams& p, const unsigned char* expert_w, int n0_,
+                                       int size_n_, int size_k_, int tid) {
+    n0 = n0_;
+    size_n = size_n_;
+    size_k = size_k_;
+    k_blocks = size_k / kQk;
+    weights_end = reinterpret_cast<unsigned long long>(p.weights) +
+                  static_cast<unsigned long long>(p.num_experts - 1) * p.weight_expert_stride +
+                  static_cast<unsigned long long>(size_n - 1) * p.weight_row_stride +
+                  static_cast<unsigned long long>(k_blocks) * Fmt::kBlockBytes;
+    expert_w_low = static_cast<unsigned>(reinterpret_cast<unsigned long long>(expert_w));
+    row_stride_low = static_cast<unsigned>(p.weight_row_stride);
+    loader.init(tid, [&](int r) { return weight_row<unsigned char>(p, expert_w, n0 + r, size_n); });
+  }
+
+  // Step kt covers elements [kt*BK, kt*BK + BK): blocks from first_block(kt), of which
+  // valid_blocks(kt) lie inside the row (fewer only in a last partial step when BK > qk).
+  __device__ __forceinline__ int first_block(int kt) const {
+    return static_cast<int>((static_cast<long long>(kt) * BK) / kQk);
+  }
+  __device__ __forceinline__ int valid_blocks(int kt) const {
+    const int left = k_blocks - first_block(kt);
+    return left < kBlocksPerStep ? left : kBlocksPerStep;
+  }
+
+  // Issues the copies of step kt's blocks into the staging slot.
+  __device__ __forceinline__ void load(unsigned char* slot, int kt, int tid) const {
+    loader.load(slot, static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
+                valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
+  }
+
+  // Dequantizes step kt, staged in `slot`: for each of this thread's tasks c (row c / kGroups,
+  // group c % kGroups), calls store(row, group, packed) with the 8 values rounded to T and packed
+  // in a uint4 (zeros past N and past K).
+  template <class T, class Store>
+  __device__ __forceinline__ void dequantize(const unsigned char* slot, int kt, int tid,
+                                             Store store) const {
+    const int k0 = kt * BK;
+    const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
+    const int step_misalign = static_cast<int>(step_first_byte & 15);
+    const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
+#pragma unroll 4
+    for (int it = 0; it < kTaskIters; ++it) {
+      const int c = tid + it * kThreads;
+      if (kTasks % kThreads == 0 || c < kTasks) {
+        const int r = c / kGroups;
+        const int g = c % kGroups;
+        uint4 packed = make_uint4(0u, 0u, 0u, 0u);
+        if (n0 + r < size_n && k0 + g * 8 < size_k) {
+          const int e_off = elem_offset + g * 8;
+          // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
+          const int row_misalign = static_cast<int>(
+              (expert_w_low + static_cast<unsigned>(n0 + r) * row_stride_low) & 15u);
+          const int row_offset = (row_misalign + step_misalign) & 15;
+          const unsigned char* block =
+              slot + r * kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
+          float y[8];
+          Fmt::dequantize8(block, e_off % kQk, y);
+          packed.x = Convert<T>::pack2(y[0], y[1]);
+          packed.y = Convert<T>::pack2(y[2], y[3]);
+          packed.z = Convert<T>::pack2(y[4], y[5]);
+          packed.w = Convert<T>::pack2(y[6], y[7]);
+        }
+        store(r, g, packed);
+      }
+    }
+  }
+};
+
+}  // namespace tc
+}  // namespace moejit
