@@ -26,7 +26,7 @@ if [[ -z "$ncu" ]]; then
 fi
 name=$(echo "$spec $*" | tr -c 'A-Za-z0-9_.-' '_' | cut -c1-120)
 # The main kernel is the last launch of the call; the helper kernels are filtered out by name.
-"$ncu" --kernel-name regex:'(wmma_kernel|wmma_gguf_kernel|scalar_gguf_kernel)' \
+"$ncu" --kernel-name regex:'(wg?mma_kernel|wg?mma_gguf_kernel|scalar_gguf_kernel)' \
   --launch-skip 0 --launch-count 1 \
   --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
   --section InstructionStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
