@@ -72,7 +72,7 @@ int run_bench(const Args& args) {
   const MoeDescriptor& d = request.descriptor;
   const MoePlan plan = MoePlan::select(d, request.preference);
   const HostProblem host = make_host_problem(d, options);
-  const int ordinal = driver::current_device();
+  const int ordinal = driver::active_device();
   const int copies = rotation_copies(host.activation_bytes() + host.weight_bytes(), ordinal,
                                      vm.count("no-rotate") == 0);
   const DeviceProblem device = upload_problem(host, plan, copies);

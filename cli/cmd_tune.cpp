@@ -378,7 +378,7 @@ int run_tune(const Args& args) {
       if (auto it = failed.find(c.key); it != failed.end()) c.failure = "compile: " + it->second;
 
   driver::current_or_primary_context(0);  // GPU 0, as select picks it
-  const int ordinal = driver::current_device();
+  const int ordinal = driver::active_device();
   // Points of one shape and family are adjacent: one set of random operands serves them all.
   std::optional<HostProblem> full;
   std::string full_key;

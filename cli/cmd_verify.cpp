@@ -61,7 +61,7 @@ int run_verify(const Args& args) {
   DeviceProblem device = upload_problem(host, plan);
   const CheckResult check = run_and_check(plan, d, host, device);
   const PrecisionGuarantee guarantee = plan.precision_guarantee();
-  const int ordinal = driver::current_device();
+  const int ordinal = driver::active_device();
   const std::string device_name = driver::device_name(ordinal);
 
   if (vm.count("json")) {

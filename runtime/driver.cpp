@@ -221,6 +221,11 @@ int current_device() {
   return static_cast<int>(device);
 }
 
+int active_device() {
+  current_or_primary_context(0);
+  return current_device();
+}
+
 unsigned long long context_id(CUcontext context) {
   const Api& a = api();
   if (a.cuCtxGetId != nullptr) {

@@ -91,6 +91,10 @@ CUcontext current_context();
 // The device ordinal of the current context; throws Error(CudaError) when there is none.
 int current_device();
 
+// The device of the current context; with no context current, makes GPU 0's primary context
+// current first and returns 0 (the device a plan selected without a context runs on).
+int active_device();
+
 // A process-unique id of a context (cuCtxGetId; the handle value on drivers that lack it).
 unsigned long long context_id(CUcontext context);
 

@@ -61,6 +61,18 @@ TEST_F(CliGpuCommands, BenchTimesOnTheGpu) {
   EXPECT_GT(j["tflop_per_s"].get<double>(), 0.0);
 }
 
+TEST_F(CliGpuCommands, SpecWithAnArchitectureRunsOnTheGpu) {
+  // A spec naming the target (not read from a current context) still finds the device to run on.
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: bench and verify need a GPU";
+  const std::string spec = "scalar_gguf:q8_0:" + driver::device_arch(0).to_string();
+  for (const char* name : {"bench", "verify"}) {
+    const CliResult r = run_clean(command(name, spec.c_str(), {"--json"}),
+                                  {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+    ASSERT_EQ(r.status, 0) << name << ": " << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, ":" + driver::device_arch(0).to_string() + ":")) << r.out;
+  }
+}
+
 TEST_F(CliGpuCommands, ProblemOptionsAreCheckedFirst) {
   CliResult r = run_clean({"verify", "wmma:f16", "--top-k", "9", "--experts", "8"});
   EXPECT_EQ(r.status, 2);
