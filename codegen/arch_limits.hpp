@@ -32,6 +32,23 @@ constexpr ArchLimits arch_limits(const GpuArch& arch) {
   return ArchLimits{smem, smem + 1024, 1024, 1024, threads_per_sm, 65536, 255};
 }
 
+// Streaming multiprocessors of the usual part of each architecture (A100, A40 / RTX 3090,
+// Jetson AGX Orin, L40 / RTX 4090, H100 SXM), for the CTA-count rules of the default tiles.
+constexpr int typical_sm_count(const GpuArch& arch) {
+  switch (arch.sm) {
+    case 80:
+      return 108;
+    case 86:
+      return 84;
+    case 87:
+      return 16;
+    case 89:
+      return 128;
+    default:
+      return 132;
+  }
+}
+
 // The architectures moejit generates code for.
 inline constexpr int kSupportedSm[] = {80, 86, 87, 89, 90};
 

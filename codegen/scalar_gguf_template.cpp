@@ -74,25 +74,6 @@ void check_dims(const KernelSpec& spec, const ProblemDims& d) {
          " but the kernel was compiled for n=" + std::to_string(spec.const_n));
 }
 
-// Streaming multiprocessors of the typical part of an architecture (the default tiles aim for
-// several CTAs per SM).
-int typical_sm_count(const GpuArch& arch) {
-  switch (arch.sm) {
-    case 80:
-      return 108;  // A100
-    case 86:
-      return 84;  // A40, RTX 3090
-    case 87:
-      return 16;  // Jetson AGX Orin
-    case 89:
-      return 128;  // RTX 4090, L40
-    case 90:
-      return 132;  // H100 SXM
-    default:
-      return 108;
-  }
-}
-
 }  // namespace
 
 std::size_t weight_alignment(GgufBlockFormat format) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <tuple>
 
+#include "codegen/arch_limits.hpp"
 #include "codegen/tile_table.hpp"
 #include "codegen/variant_templates.hpp"
 
@@ -15,22 +16,6 @@ namespace moejit {
 namespace {
 
 constexpr std::size_t kAlternates = 6;  // places kept for a second K step of leading shapes
-
-// SMs of the usual part of each architecture (A100, A10/A40, Jetson Orin, L40/4090, H100).
-int sm_count(const GpuArch& arch) {
-  switch (arch.sm) {
-    case 80:
-      return 108;
-    case 86:
-      return 84;
-    case 87:
-      return 16;
-    case 89:
-      return 128;
-    default:
-      return 132;
-  }
-}
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
@@ -78,7 +63,7 @@ Problem problem_of(GpuArch arch, const ProblemDims& dims) {
       std::max<std::int64_t>(1, std::min(std::max<std::int64_t>(1, dims.num_experts), p.pairs));
   p.rows = rows_per_expert(p.pairs, dims.num_experts);
   p.n = std::max<std::int64_t>(1, dims.size_n);
-  p.sms = sm_count(arch);
+  p.sms = typical_sm_count(arch);
   return p;
 }
 

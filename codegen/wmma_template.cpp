@@ -204,22 +204,6 @@ std::optional<std::string> dims_error(const KernelSpec& spec, const ProblemDims&
   return std::nullopt;
 }
 
-// Streaming multiprocessors of a typical part of each architecture (CTA-count heuristics only).
-int typical_sm_count(const GpuArch& arch) {
-  switch (arch.sm) {
-    case 80:
-      return 108;
-    case 86:
-      return 84;
-    case 87:
-      return 16;
-    case 89:
-      return 128;
-    default:
-      return 132;
-  }
-}
-
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
