@@ -478,11 +478,10 @@ TEST(WgmmaTiles, DefaultTilesOnSm90aAreWarpgroupTiles) {
   EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(64, 768, 2048, 128)))));
   EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(2, 14336, 4096, 8)))));
   EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(16, 14336, 4096, 8)))));
-  // Mixtral at 512 tokens (128 +- 11 rows per expert): one 192-row m-tile per segment.
+  // Mixtral at 512 tokens (128 +- 11 rows per expert): two stacked warpgroups of 256 columns.
   EXPECT_EQ(wc::default_tile(std::nullopt, ElementKind::Bf16, GpuArch{90, true},
-                             dims_of(1024, 14336, 4096, 8), true)
-                .bm,
-            192);
+                             dims_of(1024, 14336, 4096, 8), true),
+            (Tile{128, 256, 64, 8, 4}));
   // Tensor-core kernels for sm_90 target sm_90a; ScalarGguf and other architectures keep theirs.
   EXPECT_EQ(kernel_target(MoeVariant::Wmma, GpuArch{90, false}), (GpuArch{90, true}));
   EXPECT_EQ(kernel_target(MoeVariant::WmmaGguf, GpuArch{90, false}), (GpuArch{90, true}));
