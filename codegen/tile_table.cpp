@@ -246,7 +246,7 @@ std::optional<Tile> TileTable::nearest(MoeVariant variant, std::optional<GgufBlo
   if (const auto other = other_16bit(element)) elements.push_back(*other);
   for (const ElementKind el : elements) {
     const TileTableEntry* best = nullptr;
-    double best_rows = 0, best_nk = 0;
+    double best_rows = 0, best_nk = 0, best_pairs = 0;
     for (const TileTableEntry& e : entries) {
       if (e.variant != variant || e.format != format || e.element != el) continue;
       KernelSpec spec;
@@ -260,10 +260,17 @@ std::optional<Tile> TileTable::nearest(MoeVariant variant, std::optional<GgufBlo
           log2_distance(rows, rows_per_expert(e.num_tokens * e.top_k, e.num_experts));
       const double d_nk =
           has_nk ? log2_distance(nk, static_cast<double>(e.n) * static_cast<double>(e.k)) : 0.0;
-      if (best == nullptr || d_rows < best_rows || (d_rows == best_rows && d_nk < best_nk)) {
+      // Equal rows per expert can hide different batch sizes (qwen3's 8 and 64 pairs over 128
+      // experts both give 1): the pair count breaks that tie.
+      const double d_pairs =
+          log2_distance(static_cast<double>(std::max<std::int64_t>(pairs, 1)),
+                        static_cast<double>(std::max<std::int64_t>(e.num_tokens * e.top_k, 1)));
+      if (best == nullptr || d_rows < best_rows ||
+          (d_rows == best_rows && (d_nk < best_nk || (d_nk == best_nk && d_pairs < best_pairs)))) {
         best = &e;
         best_rows = d_rows;
         best_nk = d_nk;
+        best_pairs = d_pairs;
       }
     }
     if (best != nullptr) return best->tile;

@@ -60,8 +60,8 @@ struct TileTable {
   // The tile of the nearest entry when serves(arch), else nullopt. Among entries of the same
   // variant and format whose tile is valid for the asked spec (tile_error): those of the same
   // element, else of the other 16-bit element (f16 <-> bf16); the one nearest in rows per touched
-  // expert (P / min(E, P), log2 distance), ties broken by the log2 distance of N * K, then by
-  // file order. Deterministic.
+  // expert (P / min(E, P), log2 distance), ties broken by the log2 distance of N * K, then of
+  // the pair count P, then by file order. Deterministic.
   std::optional<Tile> lookup(MoeVariant variant, std::optional<GgufBlockFormat> format,
                              ElementKind element, GpuArch arch, const ProblemDims& dims) const;
 

@@ -159,7 +159,7 @@ TileTable lookup_table() {
       "lookup");
 }
 
-TEST(TileTableLookup, NearestRowsThenNkThenFileOrder) {
+TEST(TileTableLookup, NearestRowsThenNkThenPairsThenFileOrder) {
   const TileTable t = lookup_table();
   const auto q4k = GgufBlockFormat::Q4_K;
   // 1 token over 128 experts: 1 row per expert -> the 1-token entry.
@@ -188,6 +188,24 @@ TEST(TileTableLookup, NearestRowsThenNkThenFileOrder) {
                         dims_of(1, 128, 8, 768, 2048)));
   EXPECT_FALSE(t.lookup(MoeVariant::ScalarGguf, q4k, ElementKind::F32, kSm90,
                         dims_of(1, 128, 8, 768, 2048)));
+}
+
+TEST(TileTableLookup, PairCountSeparatesEqualRowsPerExpert) {
+  // qwen3 at 1 and at 8 tokens: 8 and 64 pairs over 128 experts, one row per touched expert and
+  // the same N * K; each point gets its own entry whatever the file order.
+  for (bool t8_first : {false, true}) {
+    const std::string t1 =
+        entry("scalar_gguf", "q4_k", "f32", 1, 128, 8, 768, 2048, "1x16x0:w8:s1");
+    const std::string t8 = entry("scalar_gguf", "q4_k", "f32", 8, 128, 8, 768, 2048, "1x4x0:w2:s1");
+    const TileTable t =
+        TileTable::parse(table_json(t8_first ? t8 + "," + t1 : t1 + "," + t8), "pairs");
+    EXPECT_EQ(t.lookup(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_K, ElementKind::F32, kSm90,
+                       dims_of(1, 128, 8, 768, 2048)),
+              (Tile{1, 16, 0, 8, 1}));
+    EXPECT_EQ(t.lookup(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_K, ElementKind::F32, kSm90,
+                       dims_of(8, 128, 8, 768, 2048)),
+              (Tile{1, 4, 0, 2, 1}));
+  }
 }
 
 TEST(TileTableLookup, IsDeterministic) {
