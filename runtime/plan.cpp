@@ -9,6 +9,7 @@
 #include "moejit/error.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/plan_artifact.hpp"
+#include "runtime/plan_memo.hpp"
 #include "runtime/plan_state.hpp"
 
 namespace moejit {
@@ -96,11 +97,21 @@ void load_eagerly(const Target& t, KernelModule& module) {
 MoePlan::MoePlan(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
 MoePlan MoePlan::select(const MoeDescriptor& descriptor, const PlanPreference& preference) {
+  const plan_checks::OperandSizes sizes = plan_checks::validate_descriptor(descriptor);
+  const Target target = choose_target(preference);
+  // A problem selected before in this process: the same plan (its kernel loaded on the current
+  // context when that context's device can run it).
+  const std::string memo_key =
+      PlanMemo::key(descriptor, preference, target.arch, target.device, target.from_device);
+  if (std::shared_ptr<const State> known = PlanMemo::instance().find(memo_key)) {
+    load_eagerly(target, *known->module);
+    return MoePlan(std::move(known));
+  }
+
   auto state = std::make_shared<State>();
   State& s = *state;
   s.descriptor = descriptor;
-  s.sizes = plan_checks::validate_descriptor(descriptor);
-  const Target target = choose_target(preference);
+  s.sizes = sizes;
   s.device = target.device;
   plan_checks::validate_arch(descriptor, target.arch);
   s.spec = plan_checks::make_spec(descriptor, target.arch, preference.specialize_sizes,
@@ -119,6 +130,7 @@ MoePlan MoePlan::select(const MoeDescriptor& descriptor, const PlanPreference& p
   s.workspace_bytes = std::max(s.weighted.layout.total, s.unweighted.layout.total);
   s.base = base_params(descriptor, s.sizes);
   load_eagerly(target, *s.module);
+  PlanMemo::instance().insert(memo_key, state);
   return MoePlan(std::move(state));
 }
 

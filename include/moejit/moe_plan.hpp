@@ -97,7 +97,9 @@ class MoePlan {
  public:
   // Validates the descriptor, picks the kernel (variant, format, element type, tile, target
   // architecture), and gets it from the cache or compiles it. When a device is present, loads it
-  // on the current context so that run() only launches. Thread-safe.
+  // on the current context so that run() only launches. Thread-safe. A problem selected before in
+  // this process (same descriptor, preference but its stream, and target) returns the same plan
+  // from a process-wide memo of up to 4096 plans: a lookup of a few microseconds.
   // Throws Error: InvalidProblem (a field out of range, named with its limit), Unsupported (a
   // valid problem this build or device cannot run; compiling during stream capture), NoDevice
   // (no device and no PlanPreference::arch), CompileError, CacheError (MOEJIT_NO_JIT miss),

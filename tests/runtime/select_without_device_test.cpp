@@ -76,9 +76,10 @@ TEST_P(SelectWithoutDevice, CompilesForTheNamedArchitecture) {
   if (variant != MoeVariant::ScalarGguf) {
     EXPECT_GE(plan.workspace_size(), 9u * 4u);  // expert offsets [E + 1]
   }
-  // A second select is served by the cache: the same artifact.
+  // A second select is served by the plan memo: the same plan state, hence the same artifact.
   const MoePlan again = MoePlan::select(descriptor(variant, format, element), arch(target));
   EXPECT_EQ(&plan_artifact(again), &artifact);
+  EXPECT_EQ(&PlanAccess::state(again), &PlanAccess::state(plan));
 }
 
 TEST_P(SelectWithoutDevice, RunChecksArgumentsThenNeedsADevice) {
