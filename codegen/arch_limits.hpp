@@ -52,6 +52,11 @@ constexpr int typical_sm_count(const GpuArch& arch) {
 // The architectures moejit generates code for.
 inline constexpr int kSupportedSm[] = {80, 86, 87, 89, 90};
 
+// Whether tensor-core kernels for `arch` may use warpgroup MMAs (wgmma): sm_90a only.
+constexpr bool has_warpgroup_mma(const GpuArch& arch) {
+  return arch.sm == 90 && arch.arch_specific;
+}
+
 // The target a kernel of `variant` is generated for on a device (or fleet) of architecture
 // `arch`: tensor-core kernels (Wmma, WmmaGguf) for sm_90 target sm_90a, where their warpgroup
 // tiles run on wgmma; every other kernel targets `arch` itself.

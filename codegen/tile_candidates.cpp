@@ -135,9 +135,8 @@ std::vector<Ranked> wgmma_tiles(MoeVariant variant, std::optional<GgufBlockForma
           for (int stages = 3; stages <= 8; ++stages) {
             const Tile t{bm, bn, bk, warps, stages};
             ++order;
-            if (!valid(variant, format, element, arch, t) ||
-                !wmma_codegen::uses_wgmma(spec_of(variant, format, element, arch, t)))
-              continue;
+            const KernelSpec spec = spec_of(variant, format, element, arch, t);
+            if (tile_error(spec) || !wmma_codegen::uses_wgmma(spec)) continue;
             // m-tile heights are whole warpgroups of 64 rows.
             const std::int64_t m_tiles =
                 ceil_div(static_cast<std::int64_t>(std::ceil(segment)), bm);
@@ -192,7 +191,7 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
   }
   // sm_90a: dense wmma times warpgroup tiles only; wmma_gguf both families (its decode tiles
   // stay on mma.sync).
-  const bool wgmma = variant != MoeVariant::ScalarGguf && arch.sm == 90 && arch.arch_specific;
+  const bool wgmma = variant != MoeVariant::ScalarGguf && has_warpgroup_mma(arch);
   std::vector<Ranked> ranked;
   if (variant == MoeVariant::ScalarGguf)
     ranked = scalar_tiles(variant, format, element, arch, p);

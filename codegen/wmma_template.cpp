@@ -58,7 +58,7 @@ bool is_gguf(const KernelSpec& spec) { return spec.variant == MoeVariant::WmmaGg
 // Whether the spec's target runs warpgroup tiles (a tensor-core variant on sm_90a).
 bool uses_wgmma_target(const KernelSpec& spec) {
   return (spec.variant == MoeVariant::Wmma || spec.variant == MoeVariant::WmmaGguf) &&
-         spec.arch.sm == 90 && spec.arch.arch_specific;
+         has_warpgroup_mma(spec.arch);
 }
 
 constexpr int kWgmmaBk = 64;            // WgmmaTraits::kBK

@@ -75,9 +75,7 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
   const int n0 = static_cast<int>(n_tile) * BN;
 
   extern __shared__ __align__(1024) unsigned char moejit_wgmma_smem[];
-  const unsigned misalign = tc::smem_address(moejit_wgmma_smem) & (Tr::kAlignSlack - 1);
-  T* smem_a = reinterpret_cast<T*>(moejit_wgmma_smem +
-                                   ((Tr::kAlignSlack - misalign) & (Tr::kAlignSlack - 1)));
+  T* smem_a = reinterpret_cast<T*>(tc::align_shared<Tr::kAlignSlack>(moejit_wgmma_smem));
   T* smem_b = smem_a + kStages * Tr::kStageA;
 
   const int tid = threadIdx.x;

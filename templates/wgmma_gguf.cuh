@@ -83,9 +83,7 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
   const int n0 = static_cast<int>(n_tile) * BN;
 
   extern __shared__ __align__(1024) unsigned char moejit_wgmma_gguf_smem[];
-  const unsigned misalign = tc::smem_address(moejit_wgmma_gguf_smem) & (Tr::kAlignSlack - 1);
-  unsigned char* base =
-      moejit_wgmma_gguf_smem + ((Tr::kAlignSlack - misalign) & (Tr::kAlignSlack - 1));
+  unsigned char* base = tc::align_shared<Tr::kAlignSlack>(moejit_wgmma_gguf_smem);
   T* smem_a = reinterpret_cast<T*>(base);
   T* smem_b = smem_a + kStages * Tr::kStageA;
   unsigned char* smem_raw = reinterpret_cast<unsigned char*>(smem_b + 2 * Tr::kTileB);

@@ -23,6 +23,14 @@ __device__ __forceinline__ unsigned long long smem_desc_sw128(const void* tile) 
   return ((addr & 0x3FFFFull) >> 4) | (1ull << 16) | ((1024ull >> 4) << 32) | (1ull << 62);
 }
 
+// The first multiple of kAlign bytes (a power of two) at or after the dynamic shared memory
+// base `smem`; the kernel reserves kAlign bytes of slack for it.
+template <unsigned kAlign>
+__device__ __forceinline__ unsigned char* align_shared(unsigned char* smem) {
+  const unsigned misalign = smem_address(smem) & (kAlign - 1);
+  return smem + ((kAlign - misalign) & (kAlign - 1));
+}
+
 // Orders this thread's earlier generic-proxy writes to shared memory (st.shared, cp.async) before
 // later async-proxy reads (wgmma operands).
 __device__ __forceinline__ void fence_proxy_async_shared() {
