@@ -42,7 +42,7 @@ namespace moejit {
 template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages>
 struct WgmmaGgufTraits {
   static constexpr int kThreads = kWarps * 32;
-  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads>;
+  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages>;
   static constexpr int kQk = Steps::kQk;
   static constexpr int kGroups = kWarps / 4;
   static constexpr int kGroupsM = BM / 64;
@@ -103,15 +103,14 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
   w_steps.init(p, expert_w, n0, size_n, size_k, tid);
   auto issue_step = [&](int kt, int slot) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid, p.activations);
-    w_steps.load(smem_raw + slot * Tr::kStageRaw, kt, tid);
+    w_steps.load(smem_raw, kt, tid);
   };
   // Dequantizes step kt's staged blocks into the swizzled T tile dst, then fences the writes for
   // the warpgroup MMAs that read them after the next barrier.
   auto dequantize_step = [&](int kt, T* dst) {
-    w_steps.template dequantize<T>(
-        smem_raw + (kt % kStages) * Tr::kStageRaw, kt, tid, [&](int r, int g, uint4 packed) {
-          *reinterpret_cast<uint4*>(dst + tc::swizzled_offset<BN>(r, g * 8)) = packed;
-        });
+    w_steps.template dequantize<T>(smem_raw, kt, tid, [&](int r, int g, uint4 packed) {
+      *reinterpret_cast<uint4*>(dst + tc::swizzled_offset<BN>(r, g * 8)) = packed;
+    });
     tc::fence_proxy_async_shared();
   };
 

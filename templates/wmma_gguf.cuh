@@ -8,8 +8,9 @@
 //   T        __half or __nv_bfloat16 (activations, and the type weights are dequantized to)
 //   BM x BN  CTA tile: BM entries of one expert's segment x BN output columns
 //   BK       K step, a multiple of 32; for k-quants (256-element blocks) a divisor or a multiple
-//            of 256. A step covers max(1, BK / qk) whole blocks per weight row; with BK < 256 a
-//            step stages the whole super-block holding its BK elements.
+//            of 256. A step covers max(1, BK / qk) whole blocks per weight row; with BK < 256 the
+//            steps inside one super-block stage it once, at the first of them
+//            (tc::GgufWeightSteps).
 //   kWarps, kConstN, kConstK: as for wmma_kernel (wmma.cuh); kStages >= 3 ring stages.
 //   kBTiles  2: the dequantized B tile is double-buffered (one barrier per K step); 1: one B tile
 //            and two barriers per step, for tiles whose smaller footprint lets one more CTA share
@@ -23,14 +24,15 @@
 // Shared memory: kStages x A stage [BM][BK + 8] T, kStages x raw stage [BN][kRawRowBytes] bytes
 // (16-byte chunks starting at the row's block address rounded down to 16), 2 x B tile
 // [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's copies, publishes
-// them and B tile kt % 2, and frees ring slot (kt - 1) % kStages (refilled right after) and B tile
-// (kt + 1) % 2 (rewritten right after); hence kStages >= 3. With one B tile, step kt issues the
-// copies of step kt + kStages - 1, runs its MMAs, waits for step kt + 1's copies, and between two
-// barriers (all MMAs done with B; B rewritten) dequantizes step kt + 1.
-// Preconditions (checked by the planner): K % qk == 0 and K % 8 == 0; activations and weights
-// 16-byte aligned, output 8-byte aligned; expert_ids sorted ascending (entries outside [0, E)
-// and pair ids outside [0, num_pairs) are skipped). Weight strides may be any multiple of 2; no
-// byte past the last row of the last expert is read.
+// them and B tile kt % 2, and frees ring slot (kt - 1) % kStages (refilled right after; a raw
+// slot shared by several steps is refilled only after its last one, see tc/gguf_steps.cuh) and B
+// tile (kt + 1) % 2 (rewritten right after); hence kStages >= 3. With one B tile, step kt issues
+// the copies of step kt + kStages - 1, runs its MMAs, waits for step kt + 1's copies, and between
+// two barriers (all MMAs done with B; B rewritten) dequantizes step kt + 1. Preconditions (checked
+// by the planner): K % qk == 0 and K % 8 == 0; activations and weights 16-byte aligned, output
+// 8-byte aligned; expert_ids sorted ascending (entries outside [0, E) and pair ids outside [0,
+// num_pairs) are skipped). Weight strides may be any multiple of 2; no byte past the last row of
+// the last expert is read.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -51,7 +53,7 @@ template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, i
 struct WmmaGgufTraits {
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kLd = BK + 8;
-  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads>;
+  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages>;
   static constexpr int kQk = Steps::kQk;
   static constexpr int kRawRowBytes = Steps::kRawRowBytes;
   static constexpr int kWarpsM = tc::warp_rows(BM, BN, kWarps);
@@ -111,14 +113,13 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
   w_steps.init(p, expert_w, n0, size_n, size_k, tid);
   auto issue_step = [&](int kt, int slot) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid, p.activations);
-    w_steps.load(smem_raw + slot * Tr::kStageRaw, kt, tid);
+    w_steps.load(smem_raw, kt, tid);
   };
   // Dequantizes step kt's staged blocks into the T tile dst.
   auto dequantize_step = [&](int kt, T* dst) {
-    w_steps.template dequantize<T>(smem_raw + (kt % kStages) * Tr::kStageRaw, kt, tid,
-                                   [&](int r, int g, uint4 packed) {
-                                     *reinterpret_cast<uint4*>(dst + r * Tr::kLd + g * 8) = packed;
-                                   });
+    w_steps.template dequantize<T>(smem_raw, kt, tid, [&](int r, int g, uint4 packed) {
+      *reinterpret_cast<uint4*>(dst + r * Tr::kLd + g * 8) = packed;
+    });
   };
 
   const int k_steps = (size_k + BK - 1) / BK;

@@ -1,6 +1,9 @@
 // GGUF weight formats as device dequantization traits (namespace moejit::fmt), bit-exact with
 // ggml's f32 dequantize_row_* formulas: every step is one f32 operation in ggml's order, written
-// with __fmul_rn / __fadd_rn / __fsub_rn so that no fused multiply-add changes a result.
+// with __fmul_rn / __fadd_rn / __fsub_rn so that no contraction changes a result. The one fused
+// multiply-add, q * d + m in scale_add8 / scale_sub8, is used only where the product q * d is exact
+// in f32 (at most 24 significant bits: an 11-bit half scale times a scale of at most 6 bits times a
+// quant of at most 5 bits), so it rounds exactly as ggml's separate multiply and add.
 //
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
 // kIsKQuant, and
@@ -69,35 +72,21 @@ __device__ __forceinline__ void scale8(uint2 w, float d, float (&y)[8]) {
   for (int x = 0; x < 4; ++x) y[4 + x] = __fmul_rn(byte_f32<kBias>(w.y, x), d);
 }
 
-// y[x] = f32(byte x) * d + m.
+// y[x] = f32(byte x) * d + m, for products f32(byte x) * d exact in f32 (see the top).
 __device__ __forceinline__ void scale_add8(uint2 w, float d, float m, float (&y)[8]) {
 #pragma unroll
-  for (int x = 0; x < 4; ++x) y[x] = __fadd_rn(__fmul_rn(byte_f32<0>(w.x, x), d), m);
+  for (int x = 0; x < 4; ++x) y[x] = __fmaf_rn(byte_f32<0>(w.x, x), d, m);
 #pragma unroll
-  for (int x = 0; x < 4; ++x) y[4 + x] = __fadd_rn(__fmul_rn(byte_f32<0>(w.y, x), d), m);
+  for (int x = 0; x < 4; ++x) y[4 + x] = __fmaf_rn(byte_f32<0>(w.y, x), d, m);
 }
 
-// y[x] = dl * f32(byte x) - ml.
+// y[x] = dl * f32(byte x) - ml, for products exact in f32 (see the top).
 __device__ __forceinline__ void scale_sub8(uint2 w, float dl, float ml, float (&y)[8]) {
-#pragma unroll
-  for (int x = 0; x < 4; ++x) y[x] = __fsub_rn(__fmul_rn(dl, byte_f32<0>(w.x, x)), ml);
-#pragma unroll
-  for (int x = 0; x < 4; ++x) y[4 + x] = __fsub_rn(__fmul_rn(dl, byte_f32<0>(w.y, x)), ml);
+  scale_add8(w, dl, -ml, y);
 }
 
 __device__ __forceinline__ uint2 nibbles(uint2 w, int shift) {
   return make_uint2((w.x >> shift) & 0x0F0F0F0Fu, (w.y >> shift) & 0x0F0F0F0Fu);
-}
-
-// 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block (ggml get_scale_min_k4).
-__device__ __forceinline__ void scale_min_k4(const unsigned char* s, int j, int& sc, int& mn) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    mn = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-    mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
 }
 
 // 6-bit scale t (0..15) of a Q3_K block, before the -32 offset.
@@ -111,6 +100,18 @@ __device__ __forceinline__ int scale_q3_k(const unsigned char* s, int t) {
 // f32(v) for 0 <= v < 2^22 (scales), exactly.
 __device__ __forceinline__ float small_f32(int v) {
   return __fsub_rn(__int_as_float(0x4B000000 | v), 8388608.0f);
+}
+
+// dl = d * f32(sc_j) and ml = dmin * f32(m_j) of sub-block j of the Q4_K / Q5_K block at b (4-byte
+// aligned).
+__device__ __forceinline__ void scale_min_k4(const unsigned char* b, int j, float& dl, float& ml) {
+  const unsigned* w = reinterpret_cast<const unsigned*>(b);
+  const float2 dm = __half22float2(*reinterpret_cast<const __half2*>(w));
+  unsigned sc = 0;
+  unsigned mn = 0;
+  gguf::scale_min_k4(w[1], w[2], w[3], j, sc, mn);
+  dl = __fmul_rn(dm.x, small_f32(static_cast<int>(sc)));
+  ml = __fmul_rn(dm.y, small_f32(static_cast<int>(mn)));
 }
 
 }  // namespace detail
@@ -242,11 +243,9 @@ struct Q4_K {
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int j = j0 >> 5;
-    int sc = 0;
-    int mn = 0;
-    detail::scale_min_k4(b + 4, j, sc, mn);
-    const float dl = __fmul_rn(detail::half_at(b), detail::small_f32(sc));
-    const float ml = __fmul_rn(detail::half_at(b + 2), detail::small_f32(mn));
+    float dl = 0.0f;
+    float ml = 0.0f;
+    detail::scale_min_k4(b, j, dl, ml);
     const uint2 q =
         detail::nibbles(detail::load8<8>(b + 16 + 32 * (j >> 1) + (j0 & 31)), 4 * (j & 1));
     detail::scale_sub8(q, dl, ml, y);
@@ -263,11 +262,9 @@ struct Q5_K {
                                                      float (&y)[8]) {
     const int j = j0 >> 5;
     const int l0 = j0 & 31;
-    int sc = 0;
-    int mn = 0;
-    detail::scale_min_k4(b + 4, j, sc, mn);
-    const float dl = __fmul_rn(detail::half_at(b), detail::small_f32(sc));
-    const float ml = __fmul_rn(detail::half_at(b + 2), detail::small_f32(mn));
+    float dl = 0.0f;
+    float ml = 0.0f;
+    detail::scale_min_k4(b, j, dl, ml);
     uint2 q = detail::nibbles(detail::load8<8>(b + 48 + 32 * (j >> 1) + l0), 4 * (j & 1));
     const uint2 hi = detail::load8<8>(b + 16 + l0);
     q.x |= ((hi.x >> j) & 0x01010101u) << 4;

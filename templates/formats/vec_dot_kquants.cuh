@@ -97,20 +97,6 @@ struct Q3_K : PairedChunks {
   }
 };
 
-// get_scale_min_k4 of q4_K/q5_K for sub-block j in 0..7, from the scale bytes s[0..11] held in
-// the words s03 = s[0..3], s47 = s[4..7], s8b = s[8..11].
-__device__ __forceinline__ void scale_min_k4(unsigned s03, unsigned s47, unsigned s8b, int j,
-                                             unsigned& sc, unsigned& mn) {
-  const int u = j & 3;
-  if (j < 4) {
-    sc = byte_of(s03, u) & 63u;
-    mn = byte_of(s47, u) & 63u;
-  } else {
-    sc = (byte_of(s8b, u) & 0xFu) | ((byte_of(s03, u) >> 6) << 4);
-    mn = (byte_of(s8b, u) >> 4) | ((byte_of(s47, u) >> 6) << 4);
-  }
-}
-
 // q4_K. Element i = 64c + 32t + l: q = t == 0 ? qs[32c + l] & 0xF : qs[32c + l] >> 4,
 // y = (D * f32(sc_j)) * f32(q) - (M * f32(mn_j)), j = 2c + t. Chunk c = sub-blocks 2c, 2c + 1.
 // Loads: the 16-byte header (d, dmin, scales) and the 32 quant bytes, as three 16-byte loads.
@@ -135,7 +121,7 @@ struct Q4_K : PairedChunks {
 #pragma unroll
       for (int k = 0; k < 8; ++k) w[t].v[k] = static_cast<int>((qs[k] >> (4 * t)) & 0x0F0F0F0Fu);
       unsigned sc, mn;
-      scale_min_k4(hdr.y, hdr.z, hdr.w, 2 * c + t, sc, mn);
+      gguf::scale_min_k4(hdr.y, hdr.z, hdr.w, 2 * c + t, sc, mn);
       w[t].scale[0] = d * static_cast<float>(sc);
       w[t].min[0] = -(dmin * static_cast<float>(mn));
     }
@@ -173,7 +159,7 @@ struct Q5_K : PairedChunks {
         w[t].v[k] = static_cast<int>(nib | (hb << 4));
       }
       unsigned sc, mn;
-      scale_min_k4(hdr.y, hdr.z, hdr.w, j, sc, mn);
+      gguf::scale_min_k4(hdr.y, hdr.z, hdr.w, j, sc, mn);
       w[t].scale[0] = d * static_cast<float>(sc);
       w[t].min[0] = -(dmin * static_cast<float>(mn));
     }

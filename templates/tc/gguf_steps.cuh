@@ -1,6 +1,11 @@
 // The weight side of the GGUF tensor-core kernels (wmma_gguf.cuh, wgmma_gguf.cuh): per K step of
-// BK elements, the raw block bytes of the CTA's BN weight rows are copied into a staging slot
-// (tc::RawRowLoader), and a staged step is dequantized, exactly, into 8-element groups of T.
+// BK elements, the raw block bytes of the CTA's BN weight rows are copied into a slot of a ring of
+// kStages staging slots (tc::RawRowLoader), and a staged step is dequantized, exactly, into
+// 8-element groups of T. With BK < qk, the qk / BK steps that share a block stage it once, at the
+// first of them, in the block's slot (block index modulo kStages): the kernels refill a slot at
+// step kt + kStages - 1 at the earliest while step kt + 1 is dequantized, so block b's slot is
+// refilled (at step (b + kStages) * qk / BK) only after its last step, b * qk / BK + qk / BK - 1,
+// is dequantized.
 #pragma once
 
 #include "formats/dequant.cuh"
@@ -11,12 +16,13 @@
 namespace moejit {
 namespace tc {
 
-template <class Fmt, int BN, int BK, int kThreads>
+template <class Fmt, int BN, int BK, int kThreads, int kStages>
 struct GgufWeightSteps {
   static constexpr int kQk = Fmt::kBlockElems;
   // A step covers max(1, BK / qk) whole blocks per row; with BK < qk, the block holding its
-  // BK elements.
+  // BK elements, shared by kStepsPerBlock steps.
   static constexpr int kBlocksPerStep = BK >= kQk ? BK / kQk : 1;
+  static constexpr int kStepsPerBlock = BK >= kQk ? 1 : kQk / BK;
   static constexpr int kStepBytes = kBlocksPerStep * Fmt::kBlockBytes;
   // 16-byte chunks covering kStepBytes bytes that start at any even offset inside a chunk.
   static constexpr int kRawChunks = (kStepBytes + 30) / 16;
@@ -32,6 +38,7 @@ struct GgufWeightSteps {
   unsigned long long weights_end;  // one past the last byte of the last row of the last expert
   int k_blocks;                    // blocks per weight row
   int n0, size_n, size_k;
+  bool rows_aligned;  // every weight row of the expert starts at a multiple of 16 bytes
 
   __device__ __forceinline__ void init(const MoeParams& p, const unsigned char* expert_w, int n0_,
                                        int size_n_, int size_k_, int tid) {
@@ -45,6 +52,7 @@ struct GgufWeightSteps {
                   static_cast<unsigned long long>(k_blocks) * Fmt::kBlockBytes;
     expert_w_low = static_cast<unsigned>(reinterpret_cast<unsigned long long>(expert_w));
     row_stride_low = static_cast<unsigned>(p.weight_row_stride);
+    rows_aligned = ((expert_w_low | row_stride_low) & 15u) == 0;
     loader.init(tid, [&](int r) { return weight_row<unsigned char>(p, expert_w, n0 + r, size_n); });
   }
 
@@ -58,18 +66,38 @@ struct GgufWeightSteps {
     return left < kBlocksPerStep ? left : kBlocksPerStep;
   }
 
-  // Issues the copies of step kt's blocks into the staging slot.
-  __device__ __forceinline__ void load(unsigned char* slot, int kt, int tid) const {
-    loader.load(slot, static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
+  // The ring slot that holds step kt's blocks.
+  static __device__ __forceinline__ int slot(int kt) { return (kt / kStepsPerBlock) % kStages; }
+
+  // Issues the copies of step kt's blocks into their slot of `ring` (kStages x kStageBytes),
+  // unless an earlier step staged them.
+  __device__ __forceinline__ void load(unsigned char* ring, int kt, int tid) const {
+    if (kStepsPerBlock > 1 && kt % kStepsPerBlock != 0) return;
+    loader.load(ring + slot(kt) * kStageBytes,
+                static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
                 valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
   }
 
-  // Dequantizes step kt, staged in `slot`: for each of this thread's tasks c (row c / kGroups,
+  // Dequantizes step kt, staged in `ring`: for each of this thread's tasks c (row c / kGroups,
   // group c % kGroups), calls store(row, group, packed) with the 8 values rounded to T and packed
-  // in a uint4 (zeros past N and past K).
+  // in a uint4 (zeros past N and past K). A step whose rows and columns all lie inside the matrix,
+  // with 16-byte aligned rows (the usual case), runs without per-task checks.
   template <class T, class Store>
-  __device__ __forceinline__ void dequantize(const unsigned char* slot, int kt, int tid,
+  __device__ __forceinline__ void dequantize(const unsigned char* ring, int kt, int tid,
                                              Store store) const {
+    const bool interior = rows_aligned && n0 + BN <= size_n && (kt + 1) * BK <= size_k;
+    if (interior) {
+      dequantize_tasks<false, T>(ring, kt, tid, store);
+    } else {
+      dequantize_tasks<true, T>(ring, kt, tid, store);
+    }
+  }
+
+ private:
+  template <bool kChecked, class T, class Store>
+  __device__ __forceinline__ void dequantize_tasks(const unsigned char* ring, int kt, int tid,
+                                                   Store store) const {
+    const unsigned char* staged = ring + slot(kt) * kStageBytes;
     const int k0 = kt * BK;
     const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
     const int step_misalign = static_cast<int>(step_first_byte & 15);
@@ -81,14 +109,16 @@ struct GgufWeightSteps {
         const int r = c / kGroups;
         const int g = c % kGroups;
         uint4 packed = make_uint4(0u, 0u, 0u, 0u);
-        if (n0 + r < size_n && k0 + g * 8 < size_k) {
+        if (!kChecked || (n0 + r < size_n && k0 + g * 8 < size_k)) {
           const int e_off = elem_offset + g * 8;
           // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
-          const int row_misalign = static_cast<int>(
-              (expert_w_low + static_cast<unsigned>(n0 + r) * row_stride_low) & 15u);
+          const int row_misalign =
+              kChecked ? static_cast<int>(
+                             (expert_w_low + static_cast<unsigned>(n0 + r) * row_stride_low) & 15u)
+                       : 0;
           const int row_offset = (row_misalign + step_misalign) & 15;
           const unsigned char* block =
-              slot + r * kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
+              staged + r * kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
           float y[8];
           Fmt::dequantize8(block, e_off % kQk, y);
           packed.x = Convert<T>::pack2(y[0], y[1]);
