@@ -88,17 +88,19 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
                                   static_cast<long long>(tile.expert) * p.weight_expert_stride;
 
   tc::RowTileLoader<T, BM, BK, BK, Tr::kThreads, true, true> a_loader;
-  a_loader.init(tid,
-                [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); });
+  a_loader.init(
+      tid, [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); },
+      p.activations);
   tc::RowTileLoader<T, BN, BK, BK, Tr::kThreads, true, true> b_loader;
-  b_loader.init(tid, [&](int r) { return tc::weight_row<T>(p, expert_w, n0 + r, size_n); });
+  b_loader.init(
+      tid, [&](int r) { return tc::weight_row<T>(p, expert_w, n0 + r, size_n); }, p.weights);
 
   const int k_steps = (size_k + BK - 1) / BK;
 #pragma unroll
   for (int s = 0; s < kStages - 2; ++s) {
     if (s < k_steps) {
-      a_loader.load(smem_a + s * Tr::kStageA, s * BK, size_k, tid, p.activations);
-      b_loader.load(smem_b + s * Tr::kStageB, s * BK, size_k, tid, p.weights);
+      a_loader.load(smem_a + s * Tr::kStageA, s * BK, size_k, tid);
+      b_loader.load(smem_b + s * Tr::kStageB, s * BK, size_k, tid);
     }
     tc::cp_async_commit();
   }
@@ -116,8 +118,8 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
     const int next = kt + kStages - 2;
     if (next < k_steps) {
       const int slot = next % kStages;
-      a_loader.load(smem_a + slot * Tr::kStageA, next * BK, size_k, tid, p.activations);
-      b_loader.load(smem_b + slot * Tr::kStageB, next * BK, size_k, tid, p.weights);
+      a_loader.load(smem_a + slot * Tr::kStageA, next * BK, size_k, tid);
+      b_loader.load(smem_b + slot * Tr::kStageB, next * BK, size_k, tid);
     }
     tc::cp_async_commit();
     if (live) {

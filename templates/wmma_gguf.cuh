@@ -107,12 +107,13 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
   const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
                                   static_cast<long long>(tile.expert) * p.weight_expert_stride;
   tc::RowTileLoader<T, BM, BK, Tr::kLd, Tr::kThreads> a_loader;
-  a_loader.init(tid,
-                [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); });
+  a_loader.init(
+      tid, [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); },
+      p.activations);
   typename Tr::Steps w_steps;
   w_steps.init(p, expert_w, n0, size_n, size_k, tid);
   auto issue_step = [&](int kt, int slot) {
-    a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid, p.activations);
+    a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid);
     w_steps.load(smem_raw, kt, tid);
   };
   // Dequantizes step kt's staged blocks into the T tile dst.

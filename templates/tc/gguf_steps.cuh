@@ -58,8 +58,9 @@ struct GgufWeightSteps {
 
   // Step kt covers elements [kt*BK, kt*BK + BK): blocks from first_block(kt), of which
   // valid_blocks(kt) lie inside the row (fewer only in a last partial step when BK > qk).
-  __device__ __forceinline__ int first_block(int kt) const {
-    return static_cast<int>((static_cast<long long>(kt) * BK) / kQk);
+  static __device__ __forceinline__ int first_block(int kt) {
+    return BK >= kQk ? kt * (BK / kQk)
+                     : static_cast<int>(static_cast<unsigned>(kt) / kStepsPerBlock);
   }
   __device__ __forceinline__ int valid_blocks(int kt) const {
     const int left = k_blocks - first_block(kt);
@@ -99,9 +100,11 @@ struct GgufWeightSteps {
                                                    Store store) const {
     const unsigned char* staged = ring + slot(kt) * kStageBytes;
     const int k0 = kt * BK;
-    const long long step_first_byte = static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes;
-    const int step_misalign = static_cast<int>(step_first_byte & 15);
-    const int elem_offset = k0 - first_block(kt) * kQk;  // nonzero only when BK < qk
+    const int step_misalign =
+        static_cast<int>((static_cast<unsigned>(first_block(kt)) * Fmt::kBlockBytes) & 15u);
+    // The step's first element inside its block: nonzero only when BK < qk.
+    const int elem_offset =
+        BK >= kQk ? 0 : static_cast<int>(static_cast<unsigned>(kt) % kStepsPerBlock) * BK;
 #pragma unroll 4
     for (int it = 0; it < kTaskIters; ++it) {
       const int c = tid + it * kThreads;
@@ -110,7 +113,11 @@ struct GgufWeightSteps {
         const int g = c % kGroups;
         uint4 packed = make_uint4(0u, 0u, 0u, 0u);
         if (!kChecked || (n0 + r < size_n && k0 + g * 8 < size_k)) {
-          const int e_off = elem_offset + g * 8;
+          // Element e_off of the step's blocks: block e_off / qk (0 when BK <= qk), element
+          // e_off % qk of it.
+          const unsigned e_off = static_cast<unsigned>(elem_offset + g * 8);
+          const int block_in_step = BK > kQk ? static_cast<int>(e_off / kQk) : 0;
+          const int j0 = BK > kQk ? static_cast<int>(e_off % kQk) : static_cast<int>(e_off);
           // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
           const int row_misalign =
               kChecked ? static_cast<int>(
@@ -118,9 +125,9 @@ struct GgufWeightSteps {
                        : 0;
           const int row_offset = (row_misalign + step_misalign) & 15;
           const unsigned char* block =
-              staged + r * kRawRowBytes + row_offset + (e_off / kQk) * Fmt::kBlockBytes;
+              staged + r * kRawRowBytes + row_offset + block_in_step * Fmt::kBlockBytes;
           float y[8];
-          Fmt::dequantize8(block, e_off % kQk, y);
+          Fmt::dequantize8(block, j0, y);
           packed.x = Convert<T>::pack2(y[0], y[1]);
           packed.y = Convert<T>::pack2(y[2], y[3]);
           packed.z = Convert<T>::pack2(y[4], y[5]);

@@ -41,9 +41,10 @@ __device__ __forceinline__ const T* weight_row(const MoeParams& p, const unsigne
 
 // Loads kRows x kBK elements of T into a shared tile [kRows][kLd] (kLd >= kBK, kLd % 8 == 0), in
 // 16-byte chunks: chunk c of the tile is row c / (kBK / 8), elements (c % (kBK / 8)) * 8 .. + 8.
-// Thread tid owns chunks tid, tid + kThreads, ... for every K step, so it keeps the global base
-// address of each of its rows in registers (null: the row is padding and reads as zeros).
-// Columns at or past K read as zeros; K % 8 == 0 is required so a chunk is never partial.
+// Thread tid owns chunks tid, tid + kThreads, ... for every K step, so it keeps in registers the
+// global address of each of its chunks at K = 0 and a mask of the chunks whose row is live (a
+// null row is padding and reads as zeros). Columns at or past K read as zeros; K % 8 == 0 is
+// required so a chunk is never partial.
 // kSwizzle128: the tile is stored as wgmma reads it (tc/wgmma_ptx.cuh, kLd == 64, kBK a multiple
 // of 64): kBK / 64 column panels of [kRows][64] elements one after the other, chunk j of row r of
 // a panel at chunk position j ^ (r % 8) of the row; the tile must start at a multiple of 1024
@@ -57,34 +58,37 @@ struct RowTileLoader {
   static constexpr int kChunksPerRow = kBK / 8;
   static constexpr int kChunks = kRows * kChunksPerRow;
   static constexpr int kIters = (kChunks + kThreads - 1) / kThreads;
+  static_assert(kIters <= 32, "at most 32 chunks per thread (one mask bit each)");
 
-  const T* rows[kIters];
+  const T* src[kIters];  // the chunk's first element at K = 0 (the fallback for padding rows)
+  unsigned live;         // bit it: chunk it's row is live
 
-  // row_address(r) returns the global address of element 0 of tile row r, or nullptr.
+  // row_address(r) returns the global address of element 0 of tile row r, or nullptr;
+  // `fallback` is any valid global address (passed, with a zero byte count, for padding chunks).
   template <class RowAddress>
-  __device__ __forceinline__ void init(int tid, RowAddress row_address) {
+  __device__ __forceinline__ void init(int tid, RowAddress row_address, const void* fallback) {
+    live = 0u;
 #pragma unroll
     for (int it = 0; it < kIters; ++it) {
       const int c = tid + it * kThreads;
-      rows[it] =
+      const T* row =
           (kChunks % kThreads == 0 || c < kChunks) ? row_address(c / kChunksPerRow) : nullptr;
+      src[it] = row != nullptr ? row + (c % kChunksPerRow) * 8 : static_cast<const T*>(fallback);
+      if (row != nullptr) live |= 1u << it;
     }
   }
 
-  // Issues the copies of columns [k0, k0 + kBK) into `tile`; `fallback` is any valid global
-  // address (it is passed, with a zero byte count, for padding chunks).
-  __device__ __forceinline__ void load(T* tile, int k0, int size_k, int tid,
-                                       const void* fallback) const {
+  // Issues the copies of columns [k0, k0 + kBK) into `tile`.
+  __device__ __forceinline__ void load(T* tile, int k0, int size_k, int tid) const {
 #pragma unroll
     for (int it = 0; it < kIters; ++it) {
       const int c = tid + it * kThreads;
       if (kChunks % kThreads == 0 || c < kChunks) {
         const int r = c / kChunksPerRow;
         const int col = (c % kChunksPerRow) * 8;
-        const bool ok = rows[it] != nullptr && k0 + col < size_k;
+        const bool ok = ((live >> it) & 1u) != 0u && k0 + col < size_k;
         const int pos = kSwizzle128 ? swizzled_offset<kRows>(r, col) : r * kLd + col;
-        cp_async16<kPrefetch256>(
-            tile + pos, ok ? static_cast<const void*>(rows[it] + k0 + col) : fallback, ok ? 16 : 0);
+        cp_async16<kPrefetch256>(tile + pos, src[it] + (ok ? k0 : 0), ok ? 16 : 0);
       }
     }
   }
