@@ -89,12 +89,21 @@ std::int64_t raw_row_bytes(const KernelSpec& spec) {
   return 16 * ((blocks * layout.block_bytes + 30) / 16);
 }
 
+// Raw staging bytes of a GGUF tile (GgufWeightSteps::kRingBytes): (stages - 3) / P + 2 slots,
+// P = the K steps per block (qk / BK when BK < qk, else 1).
+std::int64_t raw_ring_bytes(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  const int qk = block_layout(*spec.format).block_elems;
+  const int steps_per_block = t.bk >= qk ? 1 : qk / t.bk;
+  const std::int64_t slots = (t.stages - 3) / steps_per_block + 2;
+  return slots * t.bn * raw_row_bytes(spec);
+}
+
 // Shared memory of a WmmaGguf tile with `b_tiles` dequantized B tiles (WmmaGgufTraits::kSmemBytes).
 std::int64_t gguf_shared_bytes(const KernelSpec& spec, int b_tiles) {
   const Tile& t = spec.tile;
   const std::int64_t ld = t.bk + 8;
-  return std::int64_t{t.stages} * t.bm * ld * 2 +
-         std::int64_t{t.stages} * t.bn * raw_row_bytes(spec) +
+  return std::int64_t{t.stages} * t.bm * ld * 2 + raw_ring_bytes(spec) +
          b_tiles * std::int64_t{t.bn} * ld * 2;
 }
 
@@ -227,9 +236,9 @@ std::size_t shared_bytes(const KernelSpec& spec) {
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
                                     kWgmmaAlignSlack);
   if (uses_wgmma(spec))  // WgmmaGgufTraits::kSmemBytes
-    return static_cast<std::size_t>(
-        std::int64_t{t.stages} * t.bm * t.bk * 2 + 2 * std::int64_t{t.bn} * t.bk * 2 +
-        std::int64_t{t.stages} * t.bn * raw_row_bytes(spec) + kWgmmaAlignSlack);
+    return static_cast<std::size_t>(std::int64_t{t.stages} * t.bm * t.bk * 2 +
+                                    2 * std::int64_t{t.bn} * t.bk * 2 + raw_ring_bytes(spec) +
+                                    kWgmmaAlignSlack);
   const std::int64_t ld = t.bk + 8;
   if (!is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);

@@ -8,7 +8,7 @@
 //   Fmt, T   as wmma_gguf_kernel (wmma_gguf.cuh)
 //   BM x BN  CTA tile, laid out over kWarps / 4 warpgroups as wgmma_kernel's (wgmma.cuh)
 //   BK       64, 128 or 256, dividing or a multiple of the block size (whole 64-element panels)
-//   kStages  >= 3 ring stages of activation rows and raw weight blocks
+//   kStages  >= 3 ring stages of activation rows (raw weight blocks: tc/gguf_steps.cuh)
 // Grid, block, launch order and preconditions: as wmma_gguf_kernel, except that m-tile heights
 // are rounded to 64 rows (tc::map_m_tile<BM, 64>). Dynamic shared memory:
 // WgmmaGgufTraits::kSmemBytes (1024 bytes of it are slack to align the swizzled tiles).
@@ -49,13 +49,12 @@ struct WgmmaGgufTraits {
   static constexpr int kGroupsN = kGroupsM > 0 ? kGroups / kGroupsM : 1;
   static constexpr int kGroupN = kGroupsN > 0 ? BN / kGroupsN : BN;
   static constexpr int kNT = kGroupN / 8;
-  static constexpr int kStageA = BM * BK;               // elements
-  static constexpr int kTileB = BN * BK;                // elements
-  static constexpr int kStageRaw = Steps::kStageBytes;  // bytes
+  static constexpr int kStageA = BM * BK;             // elements
+  static constexpr int kTileB = BN * BK;              // elements
+  static constexpr int kRingRaw = Steps::kRingBytes;  // bytes
   static constexpr int kAlignSlack = 1024;
   // A ring and both B tiles first (multiples of 1024 bytes), then the raw ring.
-  static constexpr int kSmemBytes =
-      kStages * kStageA * 2 + 2 * kTileB * 2 + kStages * kStageRaw + kAlignSlack;
+  static constexpr int kSmemBytes = kStages * kStageA * 2 + 2 * kTileB * 2 + kRingRaw + kAlignSlack;
 
   static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
   static_assert(BM % 64 == 0 && BM > 0, "BM is a multiple of 64 (the wgmma height)");

@@ -21,12 +21,12 @@
 // gathered activation rows and the raw block bytes of weight rows n0..n0+BN), then dequantize the
 // staged blocks of step kt + 1 into one of two T tiles (task c: row c / (BK / 8), 8-element group
 // c % (BK / 8)), then each warp runs ldmatrix + mma.sync on step kt's A slot and the other T tile.
-// Shared memory: kStages x A stage [BM][BK + 8] T, kStages x raw stage [BN][kRawRowBytes] bytes
-// (16-byte chunks starting at the row's block address rounded down to 16), 2 x B tile
-// [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's copies, publishes
-// them and B tile kt % 2, and frees ring slot (kt - 1) % kStages (refilled right after; a raw
-// slot shared by several steps is refilled only after its last one, see tc/gguf_steps.cuh) and B
-// tile (kt + 1) % 2 (rewritten right after); hence kStages >= 3. With one B tile, step kt issues
+// Shared memory: kStages x A stage [BM][BK + 8] T, tc::GgufWeightSteps::kRawSlots raw stages
+// [BN][kRawRowBytes] bytes (16-byte chunks starting at the row's block address rounded down to
+// 16), 2 x B tile [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's
+// copies, publishes them and B tile kt % 2, and frees A ring slot (kt - 1) % kStages (refilled
+// right after; raw slots are reused as tc/gguf_steps.cuh explains) and B tile (kt + 1) % 2
+// (rewritten right after); hence kStages >= 3. With one B tile, step kt issues
 // the copies of step kt + kStages - 1, runs its MMAs, waits for step kt + 1's copies, and between
 // two barriers (all MMAs done with B; B rewritten) dequantizes step kt + 1. Preconditions (checked
 // by the planner): K % qk == 0 and K % 8 == 0; activations and weights 16-byte aligned, output
@@ -62,11 +62,10 @@ struct WmmaGgufTraits {
   static constexpr int kWarpTileN = BN / kWarpsN;
   static constexpr int kMT = kWarpTileM / 16;
   static constexpr int kNT = kWarpTileN / 8;
-  static constexpr int kStageA = BM * kLd;              // elements
-  static constexpr int kStageRaw = Steps::kStageBytes;  // bytes
-  static constexpr int kTileB = BN * kLd;               // elements
-  static constexpr int kSmemBytes =
-      kStages * kStageA * 2 + kStages * kStageRaw + kBTiles * kTileB * 2;
+  static constexpr int kStageA = BM * kLd;            // elements
+  static constexpr int kRingRaw = Steps::kRingBytes;  // bytes
+  static constexpr int kTileB = BN * kLd;             // elements
+  static constexpr int kSmemBytes = kStages * kStageA * 2 + kRingRaw + kBTiles * kTileB * 2;
 
   static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
   static_assert(BM % 16 == 0 && BN % 16 == 0, "BM and BN are multiples of 16");
@@ -96,7 +95,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
   extern __shared__ __align__(16) unsigned char moejit_smem[];
   T* smem_a = reinterpret_cast<T*>(moejit_smem);
   unsigned char* smem_raw = moejit_smem + kStages * Tr::kStageA * 2;
-  T* smem_b = reinterpret_cast<T*>(smem_raw + kStages * Tr::kStageRaw);
+  T* smem_b = reinterpret_cast<T*>(smem_raw + Tr::kRingRaw);
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;

@@ -1,11 +1,12 @@
 // The weight side of the GGUF tensor-core kernels (wmma_gguf.cuh, wgmma_gguf.cuh): per K step of
 // BK elements, the raw block bytes of the CTA's BN weight rows are copied into a slot of a ring of
-// kStages staging slots (tc::RawRowLoader), and a staged step is dequantized, exactly, into
-// 8-element groups of T. With BK < qk, the qk / BK steps that share a block stage it once, at the
-// first of them, in the block's slot (block index modulo kStages): the kernels refill a slot at
-// step kt + kStages - 1 at the earliest while step kt + 1 is dequantized, so block b's slot is
-// refilled (at step (b + kStages) * qk / BK) only after its last step, b * qk / BK + qk / BK - 1,
-// is dequantized.
+// kRawSlots staging slots (tc::RawRowLoader), and a staged step is dequantized, exactly, into
+// 8-element groups of T. With BK < qk, the P = qk / BK steps that share a block stage it once, at
+// the first of them (else P = 1, one slot per step). Slot reuse: the kernels issue the copies of
+// step kt + kStages - 1 after the barrier that follows the dequantization of step kt, so at that
+// point the live steps are kt + 1 .. kt + kStages - 1, spanning at most (kStages - 3) / P + 2
+// blocks: block b's slot (b modulo kRawSlots) is refilled, for block b + kRawSlots, only after
+// its last step has been dequantized.
 #pragma once
 
 #include "formats/dequant.cuh"
@@ -23,11 +24,13 @@ struct GgufWeightSteps {
   // BK elements, shared by kStepsPerBlock steps.
   static constexpr int kBlocksPerStep = BK >= kQk ? BK / kQk : 1;
   static constexpr int kStepsPerBlock = BK >= kQk ? 1 : kQk / BK;
+  static constexpr int kRawSlots = (kStages - 3) / kStepsPerBlock + 2;
   static constexpr int kStepBytes = kBlocksPerStep * Fmt::kBlockBytes;
   // 16-byte chunks covering kStepBytes bytes that start at any even offset inside a chunk.
   static constexpr int kRawChunks = (kStepBytes + 30) / 16;
   static constexpr int kRawRowBytes = kRawChunks * 16;
   static constexpr int kStageBytes = BN * kRawRowBytes;
+  static constexpr int kRingBytes = kRawSlots * kStageBytes;
   static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
   static constexpr int kTasks = BN * kGroups;
   static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
@@ -68,9 +71,11 @@ struct GgufWeightSteps {
   }
 
   // The ring slot that holds step kt's blocks.
-  static __device__ __forceinline__ int slot(int kt) { return (kt / kStepsPerBlock) % kStages; }
+  static __device__ __forceinline__ int slot(int kt) {
+    return static_cast<int>(static_cast<unsigned>(kt) / kStepsPerBlock) % kRawSlots;
+  }
 
-  // Issues the copies of step kt's blocks into their slot of `ring` (kStages x kStageBytes),
+  // Issues the copies of step kt's blocks into their slot of `ring` (kRingBytes),
   // unless an earlier step staged them.
   __device__ __forceinline__ void load(unsigned char* ring, int kt, int tid) const {
     if (kStepsPerBlock > 1 && kt % kStepsPerBlock != 0) return;

@@ -176,9 +176,10 @@ TEST(WmmaLaunchPlan, OffsetsKernelFirstThenMain) {
   EXPECT_EQ(plan[0].dims.block[0], 256u);
   EXPECT_EQ(plan[0].dims.shared_bytes, 0u);
   EXPECT_GE(std::int64_t{plan[0].dims.grid[0]} * 256, 129);
-  // One B tile (the trailing 1): 102,912 bytes fit two CTAs per multiprocessor, 117,760 one.
+  // Two B tiles (no trailing 1): 107,520 bytes, and 90,112 with one, fit two CTAs per
+  // multiprocessor either way.
   EXPECT_EQ(plan[1].name_expression,
-            "&moejit::wmma_gguf_kernel<moejit::fmt::Q4_K, __half, 64, 64, 128, 4, 3, 0, 0, 1>");
+            "&moejit::wmma_gguf_kernel<moejit::fmt::Q4_K, __half, 64, 64, 128, 4, 3>");
   EXPECT_EQ(plan[1].dims.block[0], 128u);
   EXPECT_EQ(plan[1].dims.shared_bytes, wc::shared_bytes(spec));
   EXPECT_EQ(plan[1].dims.grid[1], 12u);
@@ -239,18 +240,20 @@ TEST(WmmaSharedBytes, MatchesTheTemplateLayout) {
   // Wmma: stages x (BM + BN) x (BK + 8) x 2 bytes.
   EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{64, 64, 32, 4, 3})), 3u * 128 * 40 * 2);
   EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{128, 128, 32, 8, 4})), 81920u);
-  // WmmaGguf: A stages + raw stages (16-byte chunks of the step's blocks, misaligned start) + one
-  // or two B tiles.
-  // q8_0, BK 64: 2 blocks = 68 bytes -> 6 chunks = 96 bytes per row. Two B tiles (64,512 bytes)
-  // fit 3 CTAs in an H100 multiprocessor's 228 KiB, one B tile (55,296) fits 4: one B tile.
+  // WmmaGguf: A stages + raw slots (16-byte chunks of the step's blocks, misaligned start;
+  // (stages - 3) / P + 2 slots, P = K steps per block) + one or two B tiles.
+  // q8_0, BK 64: 2 blocks = 68 bytes -> 6 chunks = 96 bytes per row, 2 slots. Two B tiles (58,368
+  // bytes) fit 3 CTAs in an H100 multiprocessor's 228 KiB, one B tile (49,152) fits 4: one.
   EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q8_0, Tile{64, 64, 64, 4, 3})),
-            3u * 64 * 72 * 2 + 3u * 64 * 96 + 1u * 64 * 72 * 2);
-  // q4_k 16x64x64: 56,064 bytes with two B tiles and 46,848 with one: 4 CTAs either way, two.
+            3u * 64 * 72 * 2 + 2u * 64 * 96 + 1u * 64 * 72 * 2);
+  // q4_k 16x64x64 (P = 4, 2 slots): 45,824 bytes with two B tiles (4 CTAs) and 36,608 with one
+  // (6 CTAs): one.
   EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q4_K, Tile{16, 64, 64, 4, 3})),
-            3u * 16 * 72 * 2 + 3u * 64 * 160 + 2u * 64 * 72 * 2);
-  // q6_k, BK 128 (< 256): one 210-byte super-block -> 15 chunks = 240 bytes per row.
+            3u * 16 * 72 * 2 + 2u * 64 * 160 + 1u * 64 * 72 * 2);
+  // q6_k, BK 128 (< 256): one 210-byte super-block -> 15 chunks = 240 bytes per row, 2 slots;
+  // 144,128 bytes with two B tiles (1 CTA), 109,312 with one (2 CTAs): one.
   EXPECT_EQ(wc::shared_bytes(gguf_spec(GgufBlockFormat::Q6_K, Tile{16, 128, 128, 4, 3})),
-            3u * 16 * 136 * 2 + 3u * 128 * 240 + 2u * 128 * 136 * 2);
+            3u * 16 * 136 * 2 + 2u * 128 * 240 + 1u * 128 * 136 * 2);
 }
 
 std::string error_of(const KernelSpec& spec) { return wc::tile_error(spec).value_or(""); }
@@ -309,11 +312,12 @@ TEST(WmmaKernelTemplate, IncludesNamesAndSharedMemoryAssert) {
   gguf.const_k = 2048;
   const KernelTemplate g = wc::kernel_template(gguf);
   EXPECT_EQ(g.includes.back(), "wmma_gguf.cuh");
-  EXPECT_EQ(g.name_expressions.front(),
-            "&moejit::wmma_gguf_kernel<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3, 768, 2048>");
+  EXPECT_EQ(
+      g.name_expressions.front(),
+      "&moejit::wmma_gguf_kernel<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3, 768, 2048, 1>");
   EXPECT_EQ(
       g.static_asserts.front(),
-      "moejit::WmmaGgufTraits<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3>::kSmemBytes == " +
+      "moejit::WmmaGgufTraits<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3, 1>::kSmemBytes == " +
           std::to_string(wc::shared_bytes(gguf)));
   EXPECT_THROW(wc::kernel_template(wmma_spec(Tile{64, 64, 32, 4, 1})), Error);
 }
@@ -436,8 +440,8 @@ TEST(WgmmaTiles, SharedMemoryTemplateAndLimits) {
   // wmma_gguf: A ring + two swizzled B tiles + raw ring (as WmmaGgufTraits) + alignment slack.
   KernelSpec gguf = hopper_spec(Tile{128, 64, 64, 8, 3});
   gguf.variant = MoeVariant::WmmaGguf;
-  gguf.format = GgufBlockFormat::Q4_K;  // one 144-byte super-block per step: 160-byte raw rows
-  EXPECT_EQ(wc::shared_bytes(gguf), 3u * 128 * 64 * 2 + 2u * 64 * 64 * 2 + 3u * 64 * 160 + 1024);
+  gguf.format = GgufBlockFormat::Q4_K;  // 144-byte super-blocks: 160-byte raw rows, 2 slots
+  EXPECT_EQ(wc::shared_bytes(gguf), 3u * 128 * 64 * 2 + 2u * 64 * 64 * 2 + 2u * 64 * 160 + 1024);
   const KernelTemplate g = wc::kernel_template(gguf);
   EXPECT_EQ(g.includes.back(), "wgmma_gguf.cuh");
   EXPECT_EQ(g.name_expressions.front(),
