@@ -19,9 +19,9 @@
 //
 // Thread roles per K step kt: all threads issue the cp.async copies of step kt + kStages - 1 (the
 // gathered activation rows and the raw block bytes of weight rows n0..n0+BN), then dequantize the
-// staged blocks of step kt + 1 into one of two T tiles (task c: row c / (BK / 8), 8-element group
-// c % (BK / 8)), then each warp runs ldmatrix + mma.sync on step kt's A slot and the other T tile.
-// Shared memory: kStages x A stage [BM][BK + 8] T, tc::GgufWeightSteps::kRawSlots raw stages
+// staged blocks of step kt + 1 into one of two T tiles (tasks of one or two 8-element groups,
+// tc::GgufWeightSteps), then each warp runs ldmatrix + mma.sync on step kt's A slot and the other T
+// tile. Shared memory: kStages x A stage [BM][BK + 8] T, tc::GgufWeightSteps::kRawSlots raw stages
 // [BN][kRawRowBytes] bytes (16-byte chunks starting at the row's block address rounded down to
 // 16), 2 x B tile [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's
 // copies, publishes them and B tile kt % 2, and frees A ring slot (kt - 1) % kStages (refilled

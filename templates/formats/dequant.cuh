@@ -6,7 +6,8 @@
 // quant of at most 5 bits), so it rounds exactly as ggml's separate multiply and add.
 //
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
-// kIsKQuant, and
+// kIsKQuant, kTaskGroups (the 8-element groups a dequantization task of the tensor-core kernels
+// should cover: 2 where two groups share a costly block-header decode, q4_K and q5_K; else 1), and
 //   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
 //     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group).
 // b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
@@ -122,6 +123,7 @@ struct Q4_0 {
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 18;
   static constexpr bool kIsKQuant = false;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const uint2 q = detail::nibbles(detail::load8<2>(b + 2 + (j0 & 15)), j0 & 16 ? 4 : 0);
@@ -135,6 +137,7 @@ struct Q4_1 {
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 20;
   static constexpr bool kIsKQuant = false;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const uint2 q = detail::nibbles(detail::load8<4>(b + 4 + (j0 & 15)), j0 & 16 ? 4 : 0);
@@ -148,6 +151,7 @@ struct Q5_0 {
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 22;
   static constexpr bool kIsKQuant = false;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const unsigned h = (detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16)) >> j0;
@@ -164,6 +168,7 @@ struct Q5_1 {
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 24;
   static constexpr bool kIsKQuant = false;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const unsigned h = *reinterpret_cast<const unsigned*>(b + 4) >> j0;
@@ -180,6 +185,7 @@ struct Q8_0 {
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 34;
   static constexpr bool kIsKQuant = false;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     uint2 q = detail::load8<2>(b + 2 + j0);
@@ -196,6 +202,7 @@ struct Q2_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 84;
   static constexpr bool kIsKQuant = true;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int h = j0 >> 7;
@@ -216,6 +223,7 @@ struct Q3_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 110;
   static constexpr bool kIsKQuant = true;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int h = j0 >> 7;
@@ -240,6 +248,7 @@ struct Q4_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 144;
   static constexpr bool kIsKQuant = true;
+  static constexpr int kTaskGroups = 2;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int j = j0 >> 5;
@@ -258,6 +267,7 @@ struct Q5_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 176;
   static constexpr bool kIsKQuant = true;
+  static constexpr int kTaskGroups = 2;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int j = j0 >> 5;
@@ -280,6 +290,7 @@ struct Q6_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 210;
   static constexpr bool kIsKQuant = true;
+  static constexpr int kTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int h = j0 >> 7;

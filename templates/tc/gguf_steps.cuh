@@ -32,7 +32,12 @@ struct GgufWeightSteps {
   static constexpr int kStageBytes = BN * kRawRowBytes;
   static constexpr int kRingBytes = kRawSlots * kStageBytes;
   static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
-  static constexpr int kTasks = BN * kGroups;
+  // Groups per task: Fmt::kTaskGroups (two for formats whose groups share a costly header decode,
+  // done once per task) when the tasks still split evenly over the threads, else one.
+  static constexpr int kTaskGroups =
+      Fmt::kTaskGroups == 2 && (BN * (kGroups / 2)) % kThreads == 0 ? 2 : 1;
+  static constexpr int kRowTasks = kGroups / kTaskGroups;  // tasks per row and step
+  static constexpr int kTasks = BN * kRowTasks;
   static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
 
   RawRowLoader<BN, kRawChunks, kThreads> loader;
@@ -84,10 +89,11 @@ struct GgufWeightSteps {
                 valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
   }
 
-  // Dequantizes step kt, staged in `ring`: for each of this thread's tasks c (row c / kGroups,
-  // group c % kGroups), calls store(row, group, packed) with the 8 values rounded to T and packed
-  // in a uint4 (zeros past N and past K). A step whose rows and columns all lie inside the matrix,
-  // with 16-byte aligned rows (the usual case), runs without per-task checks.
+  // Dequantizes step kt, staged in `ring`: for each of this thread's tasks c (row c / kRowTasks,
+  // groups (c % kRowTasks) * kTaskGroups + u), calls store(row, group, packed) with each group's 8
+  // values rounded to T and packed in a uint4 (zeros past N and past K). A step whose rows and
+  // columns all lie inside the matrix, with 16-byte aligned rows (the usual case), runs without
+  // per-task checks.
   template <class T, class Store>
   __device__ __forceinline__ void dequantize(const unsigned char* ring, int kt, int tid,
                                              Store store) const {
@@ -114,31 +120,36 @@ struct GgufWeightSteps {
     for (int it = 0; it < kTaskIters; ++it) {
       const int c = tid + it * kThreads;
       if (kTasks % kThreads == 0 || c < kTasks) {
-        const int r = c / kGroups;
-        const int g = c % kGroups;
-        uint4 packed = make_uint4(0u, 0u, 0u, 0u);
-        if (!kChecked || (n0 + r < size_n && k0 + g * 8 < size_k)) {
-          // Element e_off of the step's blocks: block e_off / qk (0 when BK <= qk), element
-          // e_off % qk of it.
-          const unsigned e_off = static_cast<unsigned>(elem_offset + g * 8);
-          const int block_in_step = BK > kQk ? static_cast<int>(e_off / kQk) : 0;
-          const int j0 = BK > kQk ? static_cast<int>(e_off % kQk) : static_cast<int>(e_off);
-          // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
-          const int row_misalign =
-              kChecked ? static_cast<int>(
-                             (expert_w_low + static_cast<unsigned>(n0 + r) * row_stride_low) & 15u)
-                       : 0;
-          const int row_offset = (row_misalign + step_misalign) & 15;
-          const unsigned char* block =
-              staged + r * kRawRowBytes + row_offset + block_in_step * Fmt::kBlockBytes;
-          float y[8];
-          Fmt::dequantize8(block, j0, y);
-          packed.x = Convert<T>::pack2(y[0], y[1]);
-          packed.y = Convert<T>::pack2(y[2], y[3]);
-          packed.z = Convert<T>::pack2(y[4], y[5]);
-          packed.w = Convert<T>::pack2(y[6], y[7]);
+        const int r = c / kRowTasks;
+        const int g0 = (c % kRowTasks) * kTaskGroups;
+        // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
+        const int row_misalign =
+            kChecked ? static_cast<int>(
+                           (expert_w_low + static_cast<unsigned>(n0 + r) * row_stride_low) & 15u)
+                     : 0;
+        const unsigned char* row =
+            staged + r * kRawRowBytes + ((row_misalign + step_misalign) & 15);
+        uint4 packed[kTaskGroups];
+#pragma unroll
+        for (int u = 0; u < kTaskGroups; ++u) {
+          const int g = g0 + u;
+          packed[u] = make_uint4(0u, 0u, 0u, 0u);
+          if (!kChecked || (n0 + r < size_n && k0 + g * 8 < size_k)) {
+            // Element e_off of the step's blocks: block e_off / qk (0 when BK <= qk), element
+            // e_off % qk of it.
+            const unsigned e_off = static_cast<unsigned>(elem_offset + g * 8);
+            const int block_in_step = BK > kQk ? static_cast<int>(e_off / kQk) : 0;
+            const int j0 = BK > kQk ? static_cast<int>(e_off % kQk) : static_cast<int>(e_off);
+            float y[8];
+            Fmt::dequantize8(row + block_in_step * Fmt::kBlockBytes, j0, y);
+            packed[u].x = Convert<T>::pack2(y[0], y[1]);
+            packed[u].y = Convert<T>::pack2(y[2], y[3]);
+            packed[u].z = Convert<T>::pack2(y[4], y[5]);
+            packed[u].w = Convert<T>::pack2(y[6], y[7]);
+          }
         }
-        store(r, g, packed);
+#pragma unroll
+        for (int u = 0; u < kTaskGroups; ++u) store(r, g0 + u, packed[u]);
       }
     }
   }
