@@ -86,18 +86,33 @@ __device__ __forceinline__ float half_bits_to_float(unsigned short bits) {
   return __half2float(__ushort_as_half(bits));
 }
 
-// ggml's get_scale_min_k4 of q4_K/q5_K sub-block j (0..7), without branches, from the 12 scale
-// bytes s[0..11] held in the words s03 = s[0..3], s47 = s[4..7], s8b = s[8..11]:
+// ggml's get_scale_min_k4 of q4_K/q5_K sub-block j (0..7), from the 12 scale bytes s[0..11]
+// held in the words s03 = s[0..3], s47 = s[4..7], s8b = s[8..11]:
 // j < 4: sc = s[j] & 63, mn = s[j + 4] & 63;
 // j >= 4: sc = (s[j + 4] & 0xF) | (s[j - 4] >> 6) << 4, mn = (s[j + 4] >> 4) | (s[j] >> 6) << 4.
+// kBranchFree computes both candidates four bytes at a time and selects (faster in the tensor-core
+// dequantization); otherwise it branches on j < 4 (faster in the vec-dot kernels).
+template <bool kBranchFree>
 __device__ __forceinline__ void scale_min_k4(unsigned s03, unsigned s47, unsigned s8b, int j,
                                              unsigned& sc, unsigned& mn) {
-  // Bytes u = j % 4 of the four candidate words: scales and mins of sub-blocks 0..3 and 4..7.
-  const unsigned sc_hi = (s8b & 0x0F0F0F0Fu) | ((s03 >> 2) & 0x30303030u);
-  const unsigned mn_hi = ((s8b >> 4) & 0x0F0F0F0Fu) | ((s47 >> 2) & 0x30303030u);
   const unsigned shift = 8u * static_cast<unsigned>(j & 3);
-  sc = ((j < 4 ? s03 & 0x3F3F3F3Fu : sc_hi) >> shift) & 0xFFu;
-  mn = ((j < 4 ? s47 & 0x3F3F3F3Fu : mn_hi) >> shift) & 0xFFu;
+  if constexpr (kBranchFree) {
+    const unsigned sc_hi = (s8b & 0x0F0F0F0Fu) | ((s03 >> 2) & 0x30303030u);
+    const unsigned mn_hi = ((s8b >> 4) & 0x0F0F0F0Fu) | ((s47 >> 2) & 0x30303030u);
+    sc = ((j < 4 ? s03 & 0x3F3F3F3Fu : sc_hi) >> shift) & 0xFFu;
+    mn = ((j < 4 ? s47 & 0x3F3F3F3Fu : mn_hi) >> shift) & 0xFFu;
+  } else {
+    const unsigned lo = (s03 >> shift) & 0xFFu;   // s[j] or s[j - 4]
+    const unsigned mid = (s47 >> shift) & 0xFFu;  // s[j + 4] or s[j]
+    if (j < 4) {
+      sc = lo & 63u;
+      mn = mid & 63u;
+    } else {
+      const unsigned hi = (s8b >> shift) & 0xFFu;  // s[j + 4]
+      sc = (hi & 0xFu) | ((lo >> 6) << 4);
+      mn = (hi >> 4) | ((mid >> 6) << 4);
+    }
+  }
 }
 
 }  // namespace gguf

@@ -110,7 +110,7 @@ __device__ __forceinline__ void scale_min_k4(const unsigned char* b, int j, floa
   const float2 dm = __half22float2(*reinterpret_cast<const __half2*>(w));
   unsigned sc = 0;
   unsigned mn = 0;
-  gguf::scale_min_k4(w[1], w[2], w[3], j, sc, mn);
+  gguf::scale_min_k4<true>(w[1], w[2], w[3], j, sc, mn);
   dl = __fmul_rn(dm.x, small_f32(static_cast<int>(sc)));
   ml = __fmul_rn(dm.y, small_f32(static_cast<int>(mn)));
 }

@@ -121,7 +121,7 @@ struct Q4_K : PairedChunks {
 #pragma unroll
       for (int k = 0; k < 8; ++k) w[t].v[k] = static_cast<int>((qs[k] >> (4 * t)) & 0x0F0F0F0Fu);
       unsigned sc, mn;
-      gguf::scale_min_k4(hdr.y, hdr.z, hdr.w, 2 * c + t, sc, mn);
+      gguf::scale_min_k4<false>(hdr.y, hdr.z, hdr.w, 2 * c + t, sc, mn);
       w[t].scale[0] = d * static_cast<float>(sc);
       w[t].min[0] = -(dmin * static_cast<float>(mn));
     }
@@ -159,7 +159,7 @@ struct Q5_K : PairedChunks {
         w[t].v[k] = static_cast<int>(nib | (hb << 4));
       }
       unsigned sc, mn;
-      gguf::scale_min_k4(hdr.y, hdr.z, hdr.w, j, sc, mn);
+      gguf::scale_min_k4<false>(hdr.y, hdr.z, hdr.w, j, sc, mn);
       w[t].scale[0] = d * static_cast<float>(sc);
       w[t].min[0] = -(dmin * static_cast<float>(mn));
     }
