@@ -16,6 +16,7 @@ namespace moejit::wmma_codegen {
 namespace {
 
 constexpr unsigned kOffsetsThreads = 256;
+constexpr std::int64_t kMaxOffsetsCtas = 4096;  // expert_offsets_kernel grid-strides beyond
 constexpr std::int64_t kMaxGridYZ = 65535;
 constexpr std::int64_t kMaxGridX = INT_MAX;
 constexpr int kMaxAccumulators = 128;  // f32 accumulator registers per thread
@@ -341,8 +342,8 @@ std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& d
 
   KernelStep offsets;
   offsets.name_expression = kOffsetsName;
-  offsets.dims.grid[0] =
-      static_cast<unsigned>(ceil_div(dims.num_experts + 1, std::int64_t{kOffsetsThreads}));
+  offsets.dims.grid[0] = static_cast<unsigned>(std::min<std::int64_t>(
+      ceil_div(dims.size_m + 1, std::int64_t{kOffsetsThreads}), kMaxOffsetsCtas));
   offsets.dims.block[0] = kOffsetsThreads;
 
   const std::int64_t slots =
