@@ -36,6 +36,10 @@ struct HostRouting {
   ref::Routing routing;
   int touched = 0;  // distinct experts
 };
+// The routing of a point and set: the first of the draws seeded from seed that touches
+// round(expected_touched) experts (the count the floors of shared/docs/performance.md assume), so
+// one lucky or unlucky draw does not move a point by a whole expert's weights; the closest draw
+// when none of 1000 does.
 HostRouting random_routing(const Shape& shape, int tokens, std::uint32_t seed);
 
 // Full expert weights [E, N, K] of a kernel's weight format as host bytes: 61 rows of uniform

@@ -29,8 +29,10 @@ Usage: moejit_gpu_bench [options]
 Per point: median µs per call of many calls after warm-up, rotating between buffer sets when one
 set would fit in L2; GB/s and TFLOP/s; x floor = time / max(bytes / 3.0 TB/s, flops / 790 TFLOP/s)
 for that kernel's bytes; x peer = time / the best peer time of shared/docs/performance.md.
-Routing: top_k random distinct experts per token, no top-k weights. Needs a CUDA GPU (exit 1
-without one); progress goes to stderr, tables to stdout.
+Routing: top_k random distinct experts per token, drawn until the experts touched are the
+expected count E * (1 - (1 - top_k / E)^T), rounded (the count the floors of performance.md
+assume); no top-k weights. Needs a CUDA GPU (exit 1 without one); progress goes to stderr,
+tables to stdout.
 )";
 
 std::vector<std::string> split_list(std::string_view text) {

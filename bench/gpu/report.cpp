@@ -214,8 +214,9 @@ std::string legend(const Report& r) {
          std::to_string(r.warmup) + " warm-up calls" +
          (r.gated ? " (each batch enqueued before the device starts it)" : "") +
          "; sets: buffer sets rotated between (L2 " + std::to_string(r.l2_bytes >> 20) +
-         " MiB). Bytes = weights of the experts touched at the format's size + activations + "
-         "output. floor = max(bytes / " +
+         " MiB). Routing: top_k distinct random experts per token, a draw touching the expected "
+         "number of experts (rounded). Bytes = weights of the experts touched at the format's "
+         "size + activations + output. floor = max(bytes / " +
          fixed(kPeakBytesPerSecond / 1e12, 1) + " TB/s, flops / " +
          fixed(kPeakFlopsPerSecond / 1e12, 0) +
          " TFLOP/s); x floor and x peer are time / floor and time / peer (below 1: faster than "
