@@ -32,8 +32,9 @@ struct GgufWeightSteps {
   static constexpr int kStageBytes = BN * kRawRowBytes;
   static constexpr int kRingBytes = kRawSlots * kStageBytes;
   static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
-  // Groups per task: Fmt::kTaskGroups (two for formats whose groups share a costly header decode,
-  // done once per task) when the tasks still split evenly over the threads, else one.
+  // Groups per task: Fmt::kTaskGroups (two for formats whose groups share a costly header decode:
+  // a task's two inlined dequantize8 calls read the same sub-block header, which the compiler
+  // then decodes once) when the tasks still split evenly over the threads, else one.
   static constexpr int kTaskGroups =
       Fmt::kTaskGroups == 2 && (BN * (kGroups / 2)) % kThreads == 0 ? 2 : 1;
   static constexpr int kRowTasks = kGroups / kTaskGroups;  // tasks per row and step
