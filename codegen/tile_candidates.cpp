@@ -151,6 +151,31 @@ std::vector<Ranked> wgmma_tiles(MoeVariant variant, std::optional<GgufBlockForma
   return out;
 }
 
+// Tiles of the dense decode kernel (1 stage, wmma_decode.cuh), numbered after `first_order`:
+// 8 or 16 entries, 16 to 128 rows, K blocks of 64 or 128; about 1536 to 8192 warps in all.
+std::vector<Ranked> decode_tiles(ElementKind element, GpuArch arch, const Problem& p,
+                                 int first_order) {
+  const double segment = p.rows + 2.0 * std::sqrt(p.rows);
+  std::vector<Ranked> out;
+  int order = first_order;
+  for (int bm : {8, 16})
+    for (int bn : {16, 32, 64, 128})
+      for (int warps : {4, 8})
+        for (int bk : {128, 64}) {
+          const Tile t{bm, bn, bk, warps, 1};
+          ++order;
+          if (!valid(MoeVariant::Wmma, std::nullopt, element, arch, t)) continue;
+          const std::int64_t m_tiles = ceil_div(static_cast<std::int64_t>(std::ceil(segment)), bm);
+          const double total_warps = static_cast<double>(p.touched * m_tiles * ceil_div(p.n, bn)) *
+                                     static_cast<double>(warps);
+          const double waste = std::log2(std::max(1.0, bm / std::max(8.0, segment)));
+          const double score =
+              outside(total_warps, 1536, 8192) + waste + 0.25 * std::log2(128.0 / bk);
+          out.push_back({t, score, order});
+        }
+  return out;
+}
+
 std::vector<Ranked> scalar_tiles(MoeVariant variant, std::optional<GgufBlockFormat> format,
                                  ElementKind element, GpuArch arch, const Problem& p) {
   const double target_bm = p.rows >= 4 ? 4 : p.rows >= 2 ? 2 : 1;
@@ -200,6 +225,11 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
   if (wgmma) {
     const std::vector<Ranked> more =
         wgmma_tiles(variant, format, element, arch, p, static_cast<int>(ranked.size()) + 100000);
+    ranked.insert(ranked.end(), more.begin(), more.end());
+  }
+  // A few entries per expert: the dense decode kernel's tiles too.
+  if (variant == MoeVariant::Wmma && p.rows <= 4.0) {
+    const std::vector<Ranked> more = decode_tiles(element, arch, p, 200000);
     ranked.insert(ranked.end(), more.begin(), more.end());
   }
   std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {

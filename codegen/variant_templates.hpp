@@ -27,4 +27,7 @@ Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, Gp
 // 3 stages; BK 64 for Wmma, 64, 128 or 256 for WmmaGguf). Every other tensor-core spec runs on
 // mma.sync.
 bool uses_wgmma(const KernelSpec& spec);
+// Whether the spec runs the register-only decode kernel (templates/wmma_decode.cuh): a Wmma spec
+// whose tile has 1 stage (no shared-memory pipeline).
+bool uses_decode(const KernelSpec& spec);
 }  // namespace moejit::wmma_codegen

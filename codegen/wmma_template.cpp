@@ -1,6 +1,7 @@
 // The Wmma and WmmaGguf halves of the kernel template contract: template instantiation and name
 // expressions, launch geometry, workspace, shared memory, tile rules and default tiles. The
-// formulas mirror templates/wmma.cuh, templates/wmma_gguf.cuh and templates/tc/tile_map.cuh.
+// formulas mirror templates/wmma.cuh, templates/wmma_decode.cuh, templates/wmma_gguf.cuh and
+// templates/tc/tile_map.cuh.
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -78,6 +79,16 @@ int wgmma_group_n(const Tile& t) {
   return n == 64 || n == 128 || n == 256 ? n : 0;
 }
 
+constexpr int kDecodeMaxBlockRegisters = 96;  // WmmaDecodeTraits::kBlockRegisters
+
+// Shared memory of a decode tile (WmmaDecodeTraits::kSmemBytes): the partial sums that the K
+// slices other than the first hand over, 4 f32 per lane and 8-entry column group.
+std::int64_t decode_shared_bytes(const Tile& t) {
+  const int groups = t.bn / 16;
+  if (groups <= 0 || t.warps % groups != 0 || t.bm % 8 != 0) return 0;
+  return std::int64_t{t.warps - groups} * 32 * 4 * (t.bm / 8) * 4;
+}
+
 int block_elems(const KernelSpec& spec) {
   return spec.format ? block_layout(*spec.format).block_elems : 0;
 }
@@ -152,11 +163,25 @@ std::string traits_arguments(const KernelSpec& spec) {
 std::string wgmma_arguments(const KernelSpec& spec) {
   if (is_gguf(spec)) return traits_arguments(spec);
   const Tile& t = spec.tile;
-  return "<" + element_type(spec.element) + ", " + std::to_string(t.bm) + ", " +
-         std::to_string(t.bn) + ", " + std::to_string(t.warps) + ", " + std::to_string(t.stages);
+  std::string args = "<";
+  args += element_type(spec.element) + ", " + std::to_string(t.bm) + ", " + std::to_string(t.bn) +
+          ", " + std::to_string(t.warps) + ", " + std::to_string(t.stages);
+  return args;
+}
+
+// "<T, BM, BN, BK, warps" of wmma_decode_kernel and WmmaDecodeTraits (no closing bracket).
+std::string decode_arguments(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  std::string args = "<";
+  args += element_type(spec.element) + ", " + std::to_string(t.bm) + ", " + std::to_string(t.bn) +
+          ", " + std::to_string(t.bk) + ", " + std::to_string(t.warps);
+  return args;
 }
 
 std::string main_name_expression(const KernelSpec& spec) {
+  if (uses_decode(spec))
+    return "&moejit::wmma_decode_kernel" + decode_arguments(spec) + ", " +
+           std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k) + ">";
   if (uses_wgmma(spec)) {
     std::string args = wgmma_arguments(spec);
     if (spec.const_n > 0 || spec.const_k > 0)
@@ -216,6 +241,31 @@ std::optional<std::string> dims_error(const KernelSpec& spec, const ProblemDims&
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// The tile rules of the decode kernel (1 stage); the variant, element and arch are checked.
+std::optional<std::string> decode_tile_error(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  const std::string text = "decode tile " + tile_text(t);
+  if (t.bm != 8 && t.bm != 16)
+    return text + ": BM must be 8 or 16 (entries per m-tile, one or two 8-column MMAs)";
+  if (t.bn <= 0 || t.bn % 16 != 0)
+    return text + ": BN must be a positive multiple of 16 (weight rows, 16 per MMA)";
+  if (t.bk <= 0 || t.bk % 32 != 0)
+    return text + ": BK must be a positive multiple of 32 (the K elements a warp loads per block)";
+  // Two blocks in flight per lane: 16 bytes per 32-element step of 2 weight rows and BM / 8
+  // activation rows each.
+  const int block_registers = 2 * (t.bk / 32) * (2 + t.bm / 8) * 4;
+  if (block_registers > kDecodeMaxBlockRegisters)
+    return text + ": BK * (2 + BM / 8) must be at most " +
+           std::to_string(kDecodeMaxBlockRegisters * 4) + " (two blocks of operands take " +
+           std::to_string(block_registers) + " registers per lane; the limit is " +
+           std::to_string(kDecodeMaxBlockRegisters) + "): lower BK";
+  const int groups = t.bn / 16;
+  if (t.warps < 1 || t.warps > 32 || t.warps % groups != 0)
+    return text + ": warps must be a multiple of BN / 16 = " + std::to_string(groups) +
+           " (each 16-row group is split over the same number of K slices), 1 to 32";
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool uses_wgmma(const KernelSpec& spec) {
@@ -230,9 +280,14 @@ bool uses_wgmma(const KernelSpec& spec) {
   return (bk == 64 || bk == 128 || bk == 256) && qk > 0 && (bk % qk == 0 || qk % bk == 0);
 }
 
+bool uses_decode(const KernelSpec& spec) {
+  return spec.variant == MoeVariant::Wmma && spec.tile.stages == 1;
+}
+
 std::size_t shared_bytes(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.stages <= 0) return 0;
+  if (uses_decode(spec)) return static_cast<std::size_t>(decode_shared_bytes(t));
   if (uses_wgmma(spec) && !is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
                                     kWgmmaAlignSlack);
@@ -260,6 +315,7 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
     return spec.arch.to_string() + ": the tensor-core kernels use mma.sync m16n8k16 (" +
            std::string(element_name(spec.element)) + ") and cp.async, which need sm_80 or newer";
   const Tile& t = spec.tile;
+  if (uses_decode(spec)) return decode_tile_error(spec);
   if (t.bm <= 0 || t.bm % 16 != 0)
     return "BM=" + std::to_string(t.bm) + " is not a positive multiple of 16 (the MMA tile height)";
   if (t.bn <= 0 || t.bn % 16 != 0)
@@ -314,6 +370,13 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
 KernelTemplate kernel_template(const KernelSpec& spec) {
   require_valid(spec);
   KernelTemplate out;
+  if (uses_decode(spec)) {
+    out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wmma_decode.cuh"};
+    out.name_expressions = {main_name_expression(spec), kOffsetsName};
+    out.static_asserts = {"moejit::WmmaDecodeTraits" + decode_arguments(spec) +
+                          ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
+    return out;
+  }
   if (uses_wgmma(spec)) {
     out.includes = {"moe_params.cuh", "expert_offsets.cuh",
                     is_gguf(spec) ? "wgmma_gguf.cuh" : "wgmma.cuh"};
@@ -405,6 +468,20 @@ Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, Gp
   const int sms = typical_sm_count(arch);
   const std::int64_t n = std::max<std::int64_t>(1, dims.size_n);
 
+  if (!format && average <= 1.5) {
+    // About one entry per touched expert (a decode step): the register-only decode kernel
+    // (wmma_decode.cuh), 8 entries x 16 rows per MMA, 128-element K blocks, 8 warps. K slices
+    // per 16-row group (up to 4): as many as keep at least 512 elements per warp and at most 48
+    // warps per SM in all. On an H200 this chose the fastest measured tiles, or ones within 1%:
+    // qwen3-30b-a3b at 1 token 8x32x128:w8 (4 slices), at 8 tokens 8x64x128:w8 (2), mixtral-8x7b
+    // at 1 token 8x64x128:w8 (2).
+    const std::int64_t row_groups = active * ceil_div(n, 16);
+    const std::int64_t max_warps = 48LL * sms;
+    int slices = 1;
+    while (slices < 4 && dims.size_k / (2 * slices) >= 512 && row_groups * 2 * slices <= max_warps)
+      slices *= 2;
+    return Tile{8, 16 * (8 / slices), 128, 8, 1};
+  }
   if (!format && uses_wgmma_target(spec)) {
     // Warpgroup-MMA tiles (wgmma.cuh), from sweeps on an H100: one warpgroup of 64 rows up to
     // 64 rows per expert (64 columns when small experts give few CTAs; 8 stages for the many

@@ -264,7 +264,10 @@ TEST(WmmaTileError, NamesTheBrokenLimit) {
   EXPECT_NE(error_of(wmma_spec(Tile{64, 40, 32, 4, 3})).find("BN=40"), std::string::npos);
   EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 24, 4, 3})).find("multiple of 16"), std::string::npos);
   EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 32, 33, 3})).find("warps=33"), std::string::npos);
-  EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 32, 4, 1})).find("stages=1"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{64, 64, 32, 4, 1})).find("BM must be 8 or 16"),
+            std::string::npos);
+  EXPECT_NE(error_of(gguf_spec(GgufBlockFormat::Q8_0, Tile{16, 64, 64, 4, 1})).find("stages=1"),
+            std::string::npos);
   EXPECT_NE(error_of(wmma_spec(Tile{16, 16, 32, 4, 3})).find("no warp layout"), std::string::npos);
   EXPECT_NE(error_of(wmma_spec(Tile{256, 256, 32, 1, 2})).find("accumulators"), std::string::npos);
   // 128x128x128, 4 stages: 270336 bytes, over every architecture's limit.
@@ -320,6 +323,53 @@ TEST(WmmaKernelTemplate, IncludesNamesAndSharedMemoryAssert) {
       "moejit::WmmaGgufTraits<moejit::fmt::Q5_K, __half, 16, 128, 128, 4, 3, 1>::kSmemBytes == " +
           std::to_string(wc::shared_bytes(gguf)));
   EXPECT_THROW(wc::kernel_template(wmma_spec(Tile{64, 64, 32, 4, 1})), Error);
+}
+
+TEST(WmmaDecodeTiles, OneStageRunsTheRegisterKernel) {
+  // 8 entries x 32 rows, 4 warps: 2 row groups of 2 K slices; slice 1 of each hands
+  // 32 lanes x 4 accumulators to slice 0.
+  KernelSpec spec = wmma_spec(Tile{8, 32, 128, 4, 1});
+  spec.const_n = 768;
+  spec.const_k = 2048;
+  EXPECT_TRUE(wc::uses_decode(spec));
+  EXPECT_FALSE(wc::uses_wgmma(spec));
+  EXPECT_EQ(wc::tile_error(spec), std::nullopt);
+  EXPECT_EQ(wc::shared_bytes(spec), 2u * 32 * 4 * 4);
+  const KernelTemplate t = wc::kernel_template(spec);
+  EXPECT_EQ(t.includes,
+            (std::vector<std::string>{"moe_params.cuh", "expert_offsets.cuh", "wmma_decode.cuh"}));
+  EXPECT_EQ(t.name_expressions.front(),
+            "&moejit::wmma_decode_kernel<__nv_bfloat16, 8, 32, 128, 4, 768, 2048>");
+  EXPECT_EQ(t.static_asserts.front(),
+            "moejit::WmmaDecodeTraits<__nv_bfloat16, 8, 32, 128, 4>::kSmemBytes == 1024");
+  // One slice per row group: no shared memory. Two column groups: twice the partial sums.
+  EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{8, 64, 128, 4, 1})), 0u);
+  EXPECT_EQ(wc::shared_bytes(wmma_spec(Tile{16, 16, 64, 4, 1})), 3u * 32 * 8 * 4);
+
+  // Launch: the offsets kernel, then one slot per entry (entry mapping) or per 8-entry m-tile.
+  ProblemDims d;
+  d.size_m = 8;
+  d.size_n = 768;
+  d.size_k = 2048;
+  d.num_experts = 128;
+  d.num_pairs = 8;
+  d.input_rows = 8;
+  const std::vector<KernelStep> plan = wc::launch_plan(spec, d);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[1].dims.grid[0], 8u);
+  EXPECT_EQ(plan[1].dims.grid[1], 768u / 32);
+  EXPECT_EQ(plan[1].dims.block[0], 128u);
+  EXPECT_EQ(plan[1].dims.shared_bytes, 1024u);
+
+  // Rules.
+  EXPECT_NE(error_of(wmma_spec(Tile{24, 32, 128, 4, 1})).find("BM must be 8 or 16"),
+            std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{8, 40, 128, 4, 1})).find("multiple of 16"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{8, 32, 48, 4, 1})).find("multiple of 32"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{16, 32, 128, 4, 1})).find("registers"), std::string::npos);
+  EXPECT_NE(error_of(wmma_spec(Tile{8, 48, 128, 4, 1})).find("multiple of BN / 16 = 3"),
+            std::string::npos);
+  EXPECT_EQ(wc::tile_error(wmma_spec(Tile{16, 16, 64, 4, 1}, ElementKind::F16, 80)), std::nullopt);
 }
 
 TEST(WmmaDefaultTile, DeterministicAndValidEverywhere) {
@@ -473,15 +523,21 @@ TEST(WgmmaTiles, DefaultTilesOnSm90aAreWarpgroupTiles) {
         const KernelSpec spec = hopper_spec(t, el);
         EXPECT_EQ(wc::tile_error(spec), std::nullopt) << "m=" << d.size_m;
       }
-  // Warpgroup tiles from qwen3 at 8 tokens and mixtral at 1 token up; qwen3 at 1 token (8 small
-  // experts, 96 CTAs of 64 columns) keeps the 16-row mma.sync tile.
+  // About one entry per expert (qwen3 at 1 and 8 tokens, mixtral at 1): the decode kernel, with
+  // K slices of at least 512 elements and at most 48 warps per SM: 4 on qwen3 at 1 token
+  // (384 row groups), 2 at 8 tokens (3072), 2 on mixtral (1792). Two entries per expert and up
+  // (mixtral at 8 tokens): warpgroup tiles.
   const auto hopper_default = [](const ProblemDims& d) {
     return wc::default_tile(std::nullopt, ElementKind::Bf16, GpuArch{90, true}, d, false);
   };
-  EXPECT_FALSE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(8, 768, 2048, 128)))));
-  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(64, 768, 2048, 128)))));
-  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(2, 14336, 4096, 8)))));
+  EXPECT_EQ(hopper_default(dims_of(8, 768, 2048, 128)), (Tile{8, 32, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(64, 768, 2048, 128)), (Tile{8, 64, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(2, 14336, 4096, 8)), (Tile{8, 64, 128, 8, 1}));
+  EXPECT_TRUE(wc::uses_decode(hopper_spec(hopper_default(dims_of(8, 768, 2048, 128)))));
   EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(16, 14336, 4096, 8)))));
+  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(256, 768, 2048, 128)))));
+  // Short K: one slice keeps 512 elements per warp.
+  EXPECT_EQ(hopper_default(dims_of(2, 4096, 512, 8)), (Tile{8, 128, 128, 8, 1}));
   // Mixtral at 512 tokens (128 +- 11 rows per expert): two stacked warpgroups of 256 columns.
   EXPECT_EQ(wc::default_tile(std::nullopt, ElementKind::Bf16, GpuArch{90, true},
                              dims_of(1024, 14336, 4096, 8), true),

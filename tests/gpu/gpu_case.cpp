@@ -17,6 +17,24 @@ namespace moejit::gputest {
 
 bool have_gpu() { return driver::available(); }
 
+Case Case::of(MoeVariant v, int tokens, int experts, int top_k, int n, int k) {
+  Case c;
+  c.variant = v;
+  c.element = v == MoeVariant::ScalarGguf ? ElementKind::F32 : ElementKind::F16;
+  c.tokens = tokens;
+  c.experts = experts;
+  c.top_k = top_k;
+  c.n = n;
+  c.k = k;
+  return c;
+}
+
+void expect_correct(const RunOutcome& r) {
+  EXPECT_TRUE(r.check.pass) << r.sku << ": " << r.check.summary();
+  EXPECT_EQ(r.check.non_finite, 0u) << r.sku << ": elements left unwritten";
+  EXPECT_EQ(r.check.disturbed, 0u) << r.sku << ": rows no entry targets were written";
+}
+
 MoeDescriptor Case::descriptor() const {
   MoeDescriptor d;
   d.num_tokens = tokens;

@@ -49,6 +49,9 @@ struct Case {
   std::optional<TileRequest> tile;  // pinned tile (else the default tile)
   std::uint32_t seed = 1;
 
+  // A case of `v` with this shape, every other field at its default.
+  static Case of(MoeVariant v, int tokens, int experts, int top_k, int n, int k);
+
   MoeDescriptor descriptor() const;
   // A readable name for gtest ("wmma_gguf_q4_k_bf16_T150_E16_k2_N136_K512_prefill_unweighted").
   std::string name() const;
@@ -94,6 +97,10 @@ struct RunOutcome {
 // Selects the plan (on the current device), uploads fresh random operands, fills the output with
 // NaN, runs, and checks every element against the reference. Throws what select and run throw.
 RunOutcome run_case(const Case& c);
+
+// The checks of every correctness test: every element of a targeted row within the plan's
+// guarantee, every such element written, no other row touched.
+void expect_correct(const RunOutcome& r);
 
 // Selects every case's plan on a thread pool, so that the tests that follow find the kernels in
 // the cache. Errors are left for the tests to report.

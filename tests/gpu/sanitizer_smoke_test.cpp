@@ -1,6 +1,6 @@
 // A small set of runs for compute-sanitizer (memcheck, racecheck): one kernel of each variant,
-// both tile families, with out-of-range expert and pair ids. scripts/device-check.sh runs it
-// with --gtest_filter='*SanitizerSmoke*'.
+// both tile families, the Wmma decode kernel, with out-of-range expert
+// and pair ids. scripts/device-check.sh runs it with --gtest_filter='*SanitizerSmoke*'.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -13,7 +13,7 @@ namespace {
 std::vector<Case> smoke_cases() {
   std::vector<Case> cases;
   auto add = [&](MoeVariant v, std::optional<GgufBlockFormat> f, ElementKind e, bool prefill,
-                 bool weighted, bool invalid) {
+                 bool weighted, bool invalid, std::optional<TileRequest> tile = std::nullopt) {
     Case c;
     c.variant = v;
     c.format = f;
@@ -26,11 +26,15 @@ std::vector<Case> smoke_cases() {
     c.prefill = prefill;
     c.weighted = weighted;
     c.invalid_entries = invalid;
+    c.tile = tile;
     c.seed = static_cast<std::uint32_t>(cases.size() + 100);
     cases.push_back(c);
   };
   add(MoeVariant::Wmma, std::nullopt, ElementKind::F16, false, true, true);
   add(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16, true, false, false);
+  // The decode kernel with K slices exchanging sums through shared memory.
+  add(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16, false, true, true,
+      TileRequest{8, 32, 64, 4, 1});
   add(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16, true, false, true);
   add(MoeVariant::WmmaGguf, GgufBlockFormat::Q5_0, ElementKind::F16, false, true, false);
   add(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32, false, true, true);

@@ -21,13 +21,7 @@ const TileRequest kTiles[] = {
 };
 
 Case shape(int tokens, int experts, int top_k, int n, int k) {
-  Case c;
-  c.variant = MoeVariant::Wmma;
-  c.tokens = tokens;
-  c.experts = experts;
-  c.top_k = top_k;
-  c.n = n;
-  c.k = k;
+  Case c = Case::of(MoeVariant::Wmma, tokens, experts, top_k, n, k);
   c.prefill = true;
   return c;
 }
@@ -106,9 +100,7 @@ TEST_P(WgmmaTiles, MatchesReferenceWithinGuarantee) {
   if (!is_hopper()) GTEST_SKIP() << "warpgroup MMA tiles need a compute capability 9.0 device";
   const RunOutcome r = run_case(GetParam());
   EXPECT_NE(r.sku.find(":sm_90a:"), std::string::npos) << r.sku;
-  EXPECT_TRUE(r.check.pass) << r.sku << ": " << r.check.summary();
-  EXPECT_EQ(r.check.non_finite, 0u) << r.sku << ": elements left unwritten";
-  EXPECT_EQ(r.check.disturbed, 0u) << r.sku << ": rows no entry targets were written";
+  expect_correct(r);
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, WgmmaTiles, ::testing::ValuesIn(wgmma_cases()), CaseName());
