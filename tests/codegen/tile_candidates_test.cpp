@@ -93,6 +93,18 @@ TEST(TileCandidates, FollowTheRowsPerExpert) {
     EXPECT_GE(t.bk, 64);
     EXPECT_GE(t.stages, 3);
   }
+  // Dense decode steps (qwen3 at 1 token, mixtral at 1 token) offer several decode-kernel tiles
+  // (1 stage); mixtral at 32 tokens (8 entries per expert) offers none.
+  const auto decode_count = [](const std::vector<Tile>& tiles) {
+    return std::count_if(tiles.begin(), tiles.end(), [](const Tile& t) { return t.stages == 1; });
+  };
+  for (const Shape& s : kShapes)
+    EXPECT_GE(decode_count(candidate_tiles(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16,
+                                           GpuArch{90, true}, dims_of(1, s))),
+              3);
+  EXPECT_EQ(decode_count(candidate_tiles(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16,
+                                         GpuArch{90, true}, dims_of(32, kShapes[1]))),
+            0);
   // scalar_gguf: bk 0, one stage, bm at most 8.
   for (const Tile& t : candidate_tiles(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0,
                                        ElementKind::F32, h100, dims_of(8, kShapes[0]))) {
