@@ -39,6 +39,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "formats/vec_dot_common.cuh"
 #include "grid_dependency.cuh"
 #include "moe_params.cuh"
 #include "tc/epilogue.cuh"
@@ -76,10 +77,6 @@ struct Block {
   uint4 w[kSteps][2];
   uint4 x[kSteps][kNT];
 };
-
-__device__ __forceinline__ uint4 load16(const void* p) {
-  return __ldg(reinterpret_cast<const uint4*>(p));
-}
 
 }  // namespace decode_detail
 
@@ -120,7 +117,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
       const int k = blk * BK + 32 * s + 8 * c;
 #pragma unroll
       for (int h = 0; h < 2; ++h)
-        b.w[s][h] = k < size_k ? decode_detail::load16(wrow[h] + 2 * static_cast<long long>(k))
+        b.w[s][h] = k < size_k ? vecdot::ld_u128(wrow[h] + 2 * static_cast<long long>(k))
                                : make_uint4(0u, 0u, 0u, 0u);
     }
   };
@@ -128,7 +125,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
   Block cur;
   bool early = false;
   const long long slot = blockIdx.x;
-  if (n_tile_live && slice < blocks && p.size_m <= p.num_experts + p.size_m / BM &&
+  if (n_tile_live && slice < blocks && tc::entry_mapping(p.size_m, p.num_experts, BM) &&
       slot < p.size_m) {
     const int e = p.expert_ids[slot];
     if (e >= 0 && e < p.num_experts) {
@@ -158,8 +155,9 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
       const int k = blk * BK + 32 * s + 8 * c;
 #pragma unroll
       for (int j = 0; j < kNT; ++j)
-        b.x[s][j] = (k < size_k && xrow[j] != nullptr) ? decode_detail::load16(xrow[j] + k)
-                                                       : make_uint4(0u, 0u, 0u, 0u);
+        b.x[s][j] = (k < size_k && xrow[j] != nullptr)
+                        ? vecdot::ld_u128(reinterpret_cast<const unsigned char*>(xrow[j] + k))
+                        : make_uint4(0u, 0u, 0u, 0u);
     }
   };
   if (slice < blocks) load_activations(cur, slice);

@@ -32,12 +32,18 @@ constexpr int warp_rows(int bm, int bn, int warps) {
   return best;
 }
 
+// Whether the grid uses the entry mapping (one slot per entry, a slot works when its entry starts
+// an m-tile): when that is not more than the tile mapping's E + size_m / bm slots.
+template <class Int>
+__host__ __device__ constexpr bool entry_mapping(Int size_m, Int experts, int bm) {
+  return size_m <= experts + size_m / bm;
+}
+
 // Grid slots of the main kernel along x for size_m entries, E experts and m-tile height bm.
-// Entry mapping (one slot per entry, a slot works when its entry starts an m-tile) when that is
-// not more than the tile mapping's E + size_m / bm slots. codegen mirrors this function.
+// codegen mirrors this function.
 __host__ __device__ constexpr long long tile_slot_count(long long size_m, long long experts,
                                                         int bm) {
-  return size_m <= experts + size_m / bm ? size_m : experts + size_m / bm;
+  return entry_mapping(size_m, experts, bm) ? size_m : experts + size_m / bm;
 }
 
 // Entries [begin, end) of expert `expert`, at most bm of them; empty when the slot has no work.
@@ -75,7 +81,7 @@ __device__ __forceinline__ MTile map_m_tile(const MoeParams& p, long long slot) 
   const int* off = p.expert_offsets;
   MTile t{0, 0, -1};
   if (m <= 0 || experts <= 0) return t;
-  if (m <= experts + m / kBM) {
+  if (entry_mapping(m, experts, kBM)) {
     if (slot >= m) return t;
     const int i = static_cast<int>(slot);
     const int e = p.expert_ids[i];
