@@ -1,6 +1,8 @@
 // Reads the MOEJIT_* environment variables into Knobs, once per process.
 #include "cache/knobs.hpp"
 
+#include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
@@ -32,33 +34,30 @@ std::vector<std::filesystem::path> split_paths(const std::string& s) {
   return out;
 }
 
-std::optional<std::uint64_t> parse_bytes(const std::string& s) {
-  // Accepts a plain number or one with a K, M, G or T suffix (powers of 1024).
-  std::size_t pos = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(s, &pos);
-  } catch (...) {
-    return std::nullopt;
-  }
-  std::string_view rest = std::string_view(s).substr(pos);
-  std::uint64_t mult = 1;
-  if (rest == "" || rest == "B")
-    mult = 1;
-  else if (rest == "K" || rest == "KiB")
-    mult = 1ull << 10;
-  else if (rest == "M" || rest == "MiB")
-    mult = 1ull << 20;
-  else if (rest == "G" || rest == "GiB")
-    mult = 1ull << 30;
-  else if (rest == "T" || rest == "TiB")
-    mult = 1ull << 40;
+}  // namespace
+
+std::optional<std::uint64_t> parse_byte_count(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr == text.data()) return std::nullopt;
+  std::string suffix(ptr, text.data() + text.size());
+  for (char& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  int shift = 0;
+  if (suffix.empty() || suffix == "B")
+    shift = 0;
+  else if (suffix == "K" || suffix == "KIB")
+    shift = 10;
+  else if (suffix == "M" || suffix == "MIB")
+    shift = 20;
+  else if (suffix == "G" || suffix == "GIB")
+    shift = 30;
+  else if (suffix == "T" || suffix == "TIB")
+    shift = 40;
   else
     return std::nullopt;
-  return static_cast<std::uint64_t>(n) * mult;
+  if (shift > 0 && value > (UINT64_MAX >> shift)) return std::nullopt;
+  return value << shift;
 }
-
-}  // namespace
 
 Knobs Knobs::from_environment() {
   Knobs k;
@@ -73,7 +72,7 @@ Knobs Knobs::from_environment() {
   }
   if (auto r = env("MOEJIT_CACHE_READONLY_DIRS")) k.readonly_dirs = split_paths(*r);
   if (auto m = env("MOEJIT_CACHE_MAX_BYTES")) {
-    k.cache_max_bytes = parse_bytes(*m);
+    k.cache_max_bytes = parse_byte_count(*m);
     if (!k.cache_max_bytes)
       std::cerr << "moejit: warning: MOEJIT_CACHE_MAX_BYTES='" << *m
                 << "' is not a byte count (use e.g. 1073741824 or 1G); no size cap applied\n";

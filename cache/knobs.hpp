@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace moejit {
@@ -31,6 +32,11 @@ struct Knobs {
   // The process-wide knobs, read once on first use.
   static const Knobs& get();
 };
+
+// A byte count as MOEJIT_CACHE_MAX_BYTES and `moejit cache prune --max-bytes` take it: digits
+// with an optional K, M, G or T suffix (powers of 1024; also KiB ... TiB and B, any case).
+// nullopt when malformed (a sign, spaces, a fraction, an unknown suffix) or past 2^64 - 1.
+std::optional<std::uint64_t> parse_byte_count(std::string_view text);
 
 // Writes "moejit: <level>: <message>" to stderr when the level is enabled by MOEJIT_LOG.
 void log_message(LogLevel level, const std::string& message);

@@ -222,27 +222,4 @@ std::string local_time(std::int64_t ns_since_epoch) {
   return buf;
 }
 
-std::optional<std::uint64_t> parse_byte_count(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr == text.data()) return std::nullopt;
-  std::string suffix(ptr, text.data() + text.size());
-  for (char& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  int shift = 0;
-  if (suffix.empty() || suffix == "B")
-    shift = 0;
-  else if (suffix == "K" || suffix == "KIB")
-    shift = 10;
-  else if (suffix == "M" || suffix == "MIB")
-    shift = 20;
-  else if (suffix == "G" || suffix == "GIB")
-    shift = 30;
-  else if (suffix == "T" || suffix == "TIB")
-    shift = 40;
-  else
-    return std::nullopt;
-  if (shift > 0 && value > (UINT64_MAX >> shift)) return std::nullopt;
-  return value << shift;
-}
-
 }  // namespace moejit::cli

@@ -84,8 +84,5 @@ std::string human_bytes(std::uint64_t bytes);
 std::string human_seconds(double seconds);
 // A local time stamp "2026-11-23 01:02:03" from nanoseconds since the epoch.
 std::string local_time(std::int64_t ns_since_epoch);
-// Parses a byte count: a number with an optional K, M, G, T (or KiB ... TiB) suffix, powers of
-// 1024. nullopt when malformed.
-std::optional<std::uint64_t> parse_byte_count(std::string_view text);
 
 }  // namespace moejit::cli

@@ -2,6 +2,7 @@
 #include "codegen/arch_limits.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 namespace moejit {
@@ -14,10 +15,15 @@ std::optional<GpuArch> parse_arch(std::string_view text) {
     arch.arch_specific = true;
     t.pop_back();
   }
-  t.erase(std::remove(t.begin(), t.end(), '.'), t.end());
+  // "9.0": one digit after at most one dot.
+  if (const std::size_t dot = t.find('.'); dot != std::string::npos) {
+    if (dot == 0 || dot + 2 != t.size()) return std::nullopt;
+    t.erase(dot, 1);
+  }
   if (t.empty() || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
-  arch.sm = std::stoi(t);
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), arch.sm);
+  if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;  // out of int range
   if (std::find(std::begin(kSupportedSm), std::end(kSupportedSm), arch.sm) ==
       std::end(kSupportedSm))
     return std::nullopt;

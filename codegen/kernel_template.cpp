@@ -27,6 +27,17 @@ std::size_t shared_bytes(const KernelSpec& spec) {
                                                 : wmma_codegen::shared_bytes(spec);
 }
 
+std::optional<std::string> tile_range_error(const Tile& t) {
+  if (t.bm <= kMaxTileExtent && t.bn <= kMaxTileExtent && t.bk <= kMaxTileExtent &&
+      t.warps <= kMaxTileWarps && t.stages <= kMaxTileStages)
+    return std::nullopt;
+  return "tile " + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) +
+         " w" + std::to_string(t.warps) + " s" + std::to_string(t.stages) +
+         " is out of range: BM, BN and BK must be at most " + std::to_string(kMaxTileExtent) +
+         ", warps at most " + std::to_string(kMaxTileWarps) + " and stages at most " +
+         std::to_string(kMaxTileStages);
+}
+
 std::optional<std::string> tile_error(const KernelSpec& spec) {
   return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::tile_error(spec)
                                                 : wmma_codegen::tile_error(spec);

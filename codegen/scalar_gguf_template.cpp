@@ -107,6 +107,7 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
     return "scalar_gguf takes f32 activations and writes f32, so the element must be f32, not " +
            std::string(element_name(spec.element));
   const Tile& t = spec.tile;
+  if (auto why = tile_range_error(t)) return why;
   const std::string text = "tile " + tile_text(t);
   if (t.bm < 1 || t.bm > kMaxBlockM)
     return text + ": bm (entries per CTA) must be in [1, " + std::to_string(kMaxBlockM) +

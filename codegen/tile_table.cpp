@@ -17,6 +17,9 @@ namespace {
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
+// Problem sizes are int32 in the kernels (and the plan API's limits), and so are stamp numbers.
+constexpr std::int64_t kMaxInt32 = 2147483647;
+
 class Reader {
  public:
   explicit Reader(std::string_view source) : source_(source) {}
@@ -34,11 +37,14 @@ class Reader {
   }
 
   std::int64_t integer(const Json& object, const std::string& where, const char* name,
-                       std::int64_t min) const {
+                       std::int64_t min, std::int64_t max = kMaxInt32) const {
     const Json& v = member(object, where, name);
     if (!v.is_number_integer()) fail(where + name, "must be an integer, not " + v.dump());
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(max))
+      fail(where + name, "must be at most " + std::to_string(max));
     const auto value = v.get<std::int64_t>();
     if (value < min) fail(where + name, "must be at least " + std::to_string(min));
+    if (value > max) fail(where + name, "must be at most " + std::to_string(max));
     return value;
   }
 
@@ -112,6 +118,8 @@ TileTableEntry read_entry(const Reader& r, const Json& e, std::size_t index) {
   out.num_experts = r.integer(e, where, "num_experts", 1);
   out.top_k = r.integer(e, where, "top_k", 1);
   if (out.top_k > out.num_experts) r.fail(where + "top_k", "must not exceed num_experts");
+  if (out.num_tokens * out.top_k > kMaxInt32)
+    r.fail(where + "num_tokens", "* top_k must be at most " + std::to_string(kMaxInt32) + " pairs");
   out.n = r.integer(e, where, "n", 1);
   out.k = r.integer(e, where, "k", 1);
   const std::string tile = r.text(e, where, "tile", true);
@@ -175,7 +183,7 @@ TileTable TileTable::parse(std::string_view json_text, std::string_view source_n
   Json root;
   try {
     root = Json::parse(json_text.begin(), json_text.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // syntax errors, and numbers out of double's range
     r.fail("the JSON", std::string("does not parse: ") + e.what());
   }
   if (!root.is_object()) r.fail("the top level", "must be an object with stamp and entries");
@@ -215,7 +223,8 @@ std::string TileTable::to_json() const {
     j["n"] = e.n;
     j["k"] = e.k;
     j["tile"] = tile_table_text(e.tile);
-    j["us"] = std::round(e.us * 1000.0) / 1000.0;
+    const double us = std::round(e.us * 1000.0) / 1000.0;  // nanosecond resolution
+    j["us"] = std::isfinite(us) ? us : e.us;
     out += (i == 0 ? "\n    " : ",\n    ") + j.dump();
   }
   out += entries.empty() ? "]\n}\n" : "\n  ]\n}\n";

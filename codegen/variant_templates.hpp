@@ -3,6 +3,16 @@
 
 #include "codegen/kernel_template.hpp"
 
+namespace moejit {
+// Bounds far past any valid tile of any variant (no architecture has the threads or shared memory
+// for more). Each variant's tile_error checks them first (tile_range_error), so that its own
+// rules, which give the precise limits, can multiply tile numbers in int without overflowing.
+inline constexpr int kMaxTileExtent = 4096;  // BM, BN, BK
+inline constexpr int kMaxTileWarps = 1024;
+inline constexpr int kMaxTileStages = 1024;
+std::optional<std::string> tile_range_error(const Tile& tile);
+}  // namespace moejit
+
 namespace moejit::scalar_gguf_codegen {
 KernelTemplate kernel_template(const KernelSpec& spec);
 std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims);

@@ -315,6 +315,7 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
     return spec.arch.to_string() + ": the tensor-core kernels use mma.sync m16n8k16 (" +
            std::string(element_name(spec.element)) + ") and cp.async, which need sm_80 or newer";
   const Tile& t = spec.tile;
+  if (auto why = tile_range_error(t)) return why;
   if (uses_decode(spec)) return decode_tile_error(spec);
   if (t.bm <= 0 || t.bm % 16 != 0)
     return "BM=" + std::to_string(t.bm) + " is not a positive multiple of 16 (the MMA tile height)";

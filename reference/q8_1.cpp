@@ -1,5 +1,6 @@
 // The q8_1 activation quantizer exactly as the ScalarGguf kernels apply it (ggml's reference
-// arithmetic): d = amax / 127, q = roundf(x * (1 / d)), s = half(d * sum(q)).
+// arithmetic): d = amax / 127, q = roundf(x * (1 / d)) clamped to [-127, 127], s = half(d *
+// sum(q)).
 #include <cmath>
 #include <string>
 
@@ -9,11 +10,13 @@
 namespace moejit {
 namespace {
 
-// float -> int8 as a saturating GPU conversion does it: NaN gives 0, the rest is clamped.
-std::int8_t saturate_to_int8(float v) {
+// A rounded value to q as the kernel does it: the saturating float-to-int conversion (NaN gives 0)
+// followed by a clamp to [-127, 127]. Only an infinite x * id (amax below about 3.7e-37, where
+// 1 / d overflows) reaches the clamp.
+std::int8_t clamp_to_q8(float v) {
   if (std::isnan(v)) return 0;
   if (v >= 127.0f) return 127;
-  if (v <= -128.0f) return -128;
+  if (v <= -127.0f) return -127;
   return static_cast<std::int8_t>(v);
 }
 
@@ -38,7 +41,7 @@ void quantize_q8_1(std::span<const float> in, std::span<Q8_1Block> out) {
     Q8_1Block& block = out[b];
     int sum = 0;
     for (std::size_t i = 0; i < kBlock; ++i) {
-      block.qs[i] = saturate_to_int8(std::round(x[i] * id));
+      block.qs[i] = clamp_to_q8(std::round(x[i] * id));
       sum += block.qs[i];
     }
     block.d = float_to_half(d);

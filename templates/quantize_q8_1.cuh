@@ -12,8 +12,11 @@ namespace moejit {
 
 // Reads p.activations (f32 [input_rows, size_k], row-major) and writes p.act_q8
 // (gguf::BlockQ8_1 [input_rows, size_k / 32]). Per block of 32 values x:
-//   amax = max |x|;  d = amax / 127;  id = d != 0 ? 1 / d : 0;  q = (int8) roundf(x * id);
+//   amax = max |x|;  d = amax / 127;  id = d != 0 ? 1 / d : 0;
+//   q = clamp((int) roundf(x * id), -127, 127);
 //   block.d = half_rn(d);  block.s = half_rn(d * f32(sum of q)).
+// The clamp only acts when amax is so small (below about 3.7e-37) that 1 / d overflows to
+// infinity; block.d is then 0 in half precision, so the block contributes nothing either way.
 // Every operation is one IEEE f32 operation written with an explicit _rn intrinsic, so no FMA
 // contraction can change a bit.
 //
@@ -48,7 +51,7 @@ __global__ void quantize_q8_1_kernel(MoeParams p) {
     for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(kFull, amax, o));
     const float d = __fdiv_rn(amax, 127.0f);
     const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
-    const int q = static_cast<int>(roundf(__fmul_rn(v, id)));
+    const int q = max(-127, min(127, static_cast<int>(roundf(__fmul_rn(v, id)))));
     int sum = q;
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(kFull, sum, o);

@@ -40,7 +40,8 @@ struct Q8_1Block {
 static_assert(sizeof(Q8_1Block) == 36);
 
 // Quantizes in (a multiple of 32 values) to q8_1 blocks exactly as the GPU kernels do.
-// amax ignores NaNs (fmaxf); roundf(x * id) converts to int8 saturating, NaN giving 0.
+// amax ignores NaNs (fmaxf); roundf(x * id) converts to int saturating, NaN giving 0, and is
+// clamped to [-127, 127] (which only acts when amax < ~3.7e-37 makes 1 / d infinite).
 // Throws Error(InvalidProblem) unless out.size() * 32 == in.size().
 void quantize_q8_1(std::span<const float> in, std::span<Q8_1Block> out);
 

@@ -3,7 +3,9 @@
 
 #include <set>
 
+#include "codegen/arch_limits.hpp"
 #include "codegen/kernel_key.hpp"
+#include "codegen/kernel_template.hpp"
 #include "codegen/spec_syntax.hpp"
 #include "moejit/error.hpp"
 
@@ -186,6 +188,9 @@ TEST(SpecSyntax, RejectsBadCombinationsAndValues) {
       {"wmma:f16:sm_75", "not a supported architecture"},
       {"wmma:f16:sm_80a", "not a supported architecture"},
       {"wmma:f16:compute_80", "not a supported architecture"},
+      {"wmma:f16:sm_92222222222222222222", "not a supported architecture"},
+      {"wmma:f16:sm_8..6", "not a supported architecture"},
+      {"wmma:f16:64x64x64:w4:s1073741824", "not a stage count"},
       {"wmma:f16:64x0x16", "is not a tile"},
       {"wmma:f16:64x64", "is not a spec part"},
       {"wmma:f16:w0", "not a warp count"},
@@ -200,6 +205,38 @@ TEST(SpecSyntax, RejectsBadCombinationsAndValues) {
   for (const Case& c : cases) {
     const std::string msg = parse_error(c.text);
     EXPECT_NE(msg.find(c.needle), std::string::npos) << c.text << " -> " << msg;
+  }
+}
+
+TEST(SpecSyntax, ArchitectureNames) {
+  EXPECT_EQ(parse_arch("sm_86"), (GpuArch{86, false}));
+  EXPECT_EQ(parse_arch("9.0"), (GpuArch{90, false}));
+  EXPECT_EQ(parse_arch("sm_90a"), (GpuArch{90, true}));
+  EXPECT_EQ(parse_arch("compute_89"), (GpuArch{89, false}));
+  for (const char* bad : {"", "sm_", "sm_75", "sm_80a", "8.", ".86", "8..6", "8.6.", "sm_-80",
+                          "sm_92222222222222222222", "99999999999999999999a"})
+    EXPECT_FALSE(parse_arch(bad)) << bad;
+}
+
+TEST(SpecSyntax, TileNumbersPastAnyLimitAreRefusedBeforeTheVariantRules) {
+  // Numbers no valid tile reaches are refused first, so that the variant rules' arithmetic
+  // (products of tile numbers in int) cannot overflow.
+  for (const Tile t : {Tile{1 << 30, 64, 64, 4, 3}, Tile{8, 64, 1 << 30, 8, 1},
+                       Tile{16, 64, 64, 1 << 30, 3}, Tile{16, 64, 64, 4, 1 << 30}}) {
+    const KernelSpec s =
+        make_spec(MoeVariant::Wmma, std::nullopt, ElementKind::F16, {90, true}, t, 0, 0);
+    ASSERT_TRUE(tile_error(s));
+    EXPECT_NE(tile_error(s)->find("out of range"), std::string::npos) << *tile_error(s);
+  }
+  const KernelSpec scalar = make_spec(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_0,
+                                      ElementKind::F32, {80, false}, {2, 8, 0, 1 << 30, 1}, 0, 0);
+  ASSERT_TRUE(tile_error(scalar));
+  EXPECT_NE(tile_error(scalar)->find("out of range"), std::string::npos) << *tile_error(scalar);
+  try {
+    parse_kernel_spec("wmma:f16:8192x64x64:w4:s3");
+    FAIL() << "an 8192-row tile was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
   }
 }
 

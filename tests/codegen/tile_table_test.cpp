@@ -92,6 +92,17 @@ TEST(TileTableParse, ReportsBadJsonMissingFieldsAndBadTiles) {
   EXPECT_NE(m.find("stamp.arch"), std::string::npos) << m;
 }
 
+TEST(TileTableParse, RefusesSizesPastTheInt32LimitsAndNumbersPastDouble) {
+  std::string huge = table_json(entry("wmma", "", "f16", 1, 8, 2, 64, 64, "64x64x32:w4:s3"));
+  huge.replace(huge.find("\"num_tokens\": 1,"), 16, "\"num_tokens\": 4611686018427387904,");
+  std::string m = parse_error(huge);
+  EXPECT_NE(m.find("num_tokens must be at most 2147483647"), std::string::npos) << m;
+  m = parse_error(table_json(entry("wmma", "", "f16", 2000000000, 8, 2, 64, 64, "64x64x32:w4:s3")));
+  EXPECT_NE(m.find("entries[0].num_tokens * top_k"), std::string::npos) << m;
+  m = parse_error(table_json("{\"variant\": 1e999}"));
+  EXPECT_NE(m.find("does not parse"), std::string::npos) << m;
+}
+
 TEST(TileTableParse, TileText) {
   EXPECT_EQ(parse_tile_text("64x128x32:w8:s4"), (Tile{64, 128, 32, 8, 4}));
   EXPECT_EQ(parse_tile_text("2x8x0:w4:s1"), (Tile{2, 8, 0, 4, 1}));
@@ -99,6 +110,15 @@ TEST(TileTableParse, TileText) {
   for (const char* bad : {"", "64x64x32", "64x64:w4:s3", "64x64x32:w4", "64x64x32:4:s3",
                           "64x64x32:w4:s3:x", "ax64x32:w4:s3", "64x64x-1:w4:s3", "64x64x32:w:s3"})
     EXPECT_FALSE(parse_tile_text(bad)) << bad;
+}
+
+TEST(TileTableJson, HugeTimesRoundTrip) {
+  std::string json = table_json(entry("wmma", "", "f16", 1, 8, 2, 64, 64, "64x64x32:w4:s3"));
+  json.replace(json.find("\"us\": 1.5"), 9, "\"us\": 1e306");
+  const TileTable table = TileTable::parse(json, "huge");
+  const TileTable back = TileTable::parse(table.to_json(), "round trip");
+  ASSERT_EQ(back.entries.size(), 1u);
+  EXPECT_EQ(back.entries[0].us, 1e306);
 }
 
 TEST(TileTableJson, RoundTrips) {

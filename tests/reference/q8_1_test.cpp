@@ -110,6 +110,22 @@ TEST(Q8_1, InfinityGivesAnInfiniteScaleAndZeroQuants) {
   for (std::int8_t q : b.qs) EXPECT_EQ(q, 0);
 }
 
+TEST(Q8_1, TinyBlocksClampTheirQuantsWhereTheInverseScaleOverflows) {
+  // amax = 1e-38: d = amax / 127 is subnormal and 1 / d overflows to infinity, so x * id is
+  // +-inf for the largest values and must clamp to +-127 (not wrap); d is 0 in half precision.
+  std::vector<float> x(32, 0.0f);
+  x[0] = 1e-38f;
+  x[1] = -1e-38f;
+  x[2] = 1e-45f;  // any nonzero value times an infinite id is infinite
+  const auto b = quantize_blocks(x)[0];
+  EXPECT_EQ(b.d, 0);
+  EXPECT_EQ(b.s, 0);
+  EXPECT_EQ(b.qs[0], 127);
+  EXPECT_EQ(b.qs[1], -127);
+  EXPECT_EQ(b.qs[2], 127);
+  EXPECT_EQ(b.qs[3], 0);  // 0 * inf is NaN, which quantizes to 0
+}
+
 TEST(Q8_1, BlockStructAgreesWithTheByteFormat) {
   Rng rng(3);
   std::vector<float> x(32 * 8);
