@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages moejit needs to build and test, if any are missing.
+# Installs the Debian packages moejit needs to build and test, if any are missing, plus any
+# packages named as arguments (scripts/fuzz.sh asks for clang this way).
 # The CUDA toolkit itself is expected at /usr/local/cuda (or $CUDA_HOME).
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libssl-dev nlohmann-json3-dev libgtest-dev
-          libbenchmark-dev libboost-program-options-dev clang-format)
+          libbenchmark-dev libboost-program-options-dev clang-format "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
