@@ -25,12 +25,16 @@ fs::path DiskCache::entry_dir(const std::string& digest) const {
   return version_dir_ / digest.substr(0, 2) / digest;
 }
 
+std::error_code DiskCache::layout_dir(const fs::path& dir) const {
+  if (std::error_code ec = cachefs::ensure_directory(version_dir_)) return ec;
+  return dir == version_dir_ ? std::error_code() : cachefs::ensure_directory(dir);
+}
+
 std::string DiskCache::prepare() const {
   if (!options_.writable) return "read-only layer";
-  std::error_code ec;
   for (const char* sub : {"tmp", "quarantine", "locks"}) {
-    fs::create_directories(version_dir_ / sub, ec);
-    if (ec) return "cannot create " + (version_dir_ / sub).string() + ": " + ec.message();
+    if (std::error_code ec = layout_dir(version_dir_ / sub))
+      return "cannot create " + (version_dir_ / sub).string() + ": " + ec.message();
   }
   cachefs::UniqueFd dfd = cachefs::open_dir(version_dir_ / "tmp");
   if (!dfd.valid()) return cachefs::errno_message("cannot open " + version_dir_.string(), errno);
@@ -53,7 +57,8 @@ void DiskCache::touch(const std::string& digest) const {
   // then ages by its manifest's time instead. Much cheaper than a temporary file and rename.
   const std::string text = stamp_text(cachefs::now_ns());
   const fs::path stamp = entry_dir(digest) / kStampFile;
-  cachefs::UniqueFd fd(::open(stamp.c_str(), O_WRONLY | O_CLOEXEC));
+  // O_NOFOLLOW: a stamp that is a symbolic link is replaced below, never written through.
+  cachefs::UniqueFd fd(::open(stamp.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.valid() &&
       ::pwrite(fd.get(), text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()))
     return;
@@ -70,7 +75,15 @@ bool DiskCache::quarantine(const std::string& digest, const std::string& reason,
     if (!now || !(*now == *seen)) return false;  // already moved or replaced by someone else
   }
   std::error_code ec;
-  fs::create_directories(version_dir_ / "quarantine", ec);
+  if (fs::is_symlink(fs::symlink_status(dir, ec))) {
+    // Not an entry moejit wrote: remove the link itself (never what it points at).
+    const bool removed = ::unlink(dir.c_str()) == 0;
+    log_message(LogLevel::Warn, "cache entry " + dir.string() + " is a symbolic link (" + reason +
+                                    "); the link was " + (removed ? "removed" : "left") +
+                                    " and the kernel is rebuilt");
+    return removed;
+  }
+  layout_dir(version_dir_ / "quarantine");
   const fs::path dest = version_dir_ / "quarantine" / (digest + "." + cachefs::unique_token());
   if (::rename(dir.c_str(), dest.c_str()) != 0) {
     int err = errno;
@@ -89,8 +102,7 @@ bool DiskCache::quarantine(const std::string& digest, const std::string& reason,
 std::optional<FileLock> DiskCache::lock(const std::string& digest,
                                         std::chrono::milliseconds timeout,
                                         std::string* problem) const {
-  std::error_code ec;
-  fs::create_directories(version_dir_ / "locks", ec);
+  layout_dir(version_dir_ / "locks");
   return FileLock::acquire(version_dir_ / "locks" / (digest + ".lock"), timeout, problem);
 }
 
@@ -100,9 +112,8 @@ PublishResult DiskCache::publish(const Artifact& artifact) const {
   if (!is_sha256_hex(digest))
     return {PublishStatus::Failed, "digest '" + digest + "' is not a SHA-256 hex string"};
   const fs::path final_dir = entry_dir(digest);
-  std::error_code ec;
-  fs::create_directories(final_dir.parent_path(), ec);
-  if (!ec) fs::create_directories(version_dir_ / "tmp", ec);
+  std::error_code ec = layout_dir(final_dir.parent_path());
+  if (!ec) ec = layout_dir(version_dir_ / "tmp");
   if (ec) return {PublishStatus::Failed, "cannot create directories: " + ec.message()};
   const fs::path temp =
       version_dir_ / "tmp" / ("new." + digest.substr(0, 16) + "." + cachefs::unique_token());

@@ -130,6 +130,9 @@ class DiskCache {
     std::int64_t last_use_ns = 0;
   };
   std::vector<Scanned> scan() const;
+  // Makes the layout folder `dir` (the version folder or one below it) and the version folder
+  // directories, replacing files that stand in their place (see cachefs::ensure_directory).
+  std::error_code layout_dir(const std::filesystem::path& dir) const;
   bool remove_entry_dir(const std::filesystem::path& dir) const;
 
   std::filesystem::path root_;

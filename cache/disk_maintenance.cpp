@@ -53,8 +53,7 @@ std::vector<DiskCache::Scanned> DiskCache::scan() const {
 }
 
 bool DiskCache::remove_entry_dir(const fs::path& dir) const {
-  std::error_code ec;
-  fs::create_directories(version_dir_ / "tmp", ec);
+  layout_dir(version_dir_ / "tmp");
   const fs::path trash = version_dir_ / "tmp" / ("old." + cachefs::unique_token());
   if (::rename(dir.c_str(), trash.c_str()) != 0) return false;
   cachefs::remove_tree(trash);

@@ -197,4 +197,14 @@ bool remove_tree(const std::filesystem::path& p) {
   return !std::filesystem::exists(std::filesystem::symlink_status(p, ec));
 }
 
+std::error_code ensure_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return {};
+  if (std::filesystem::exists(std::filesystem::symlink_status(dir, ec)))
+    std::filesystem::remove(dir, ec);  // a file or a link, never a directory here
+  ec.clear();
+  std::filesystem::create_directories(dir, ec);
+  return ec;
+}
+
 }  // namespace moejit::cachefs

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace moejit::cachefs {
 
@@ -108,5 +109,10 @@ int rename_no_replace(const std::filesystem::path& from, const std::filesystem::
 
 // Removes `p` recursively, ignoring errors; returns true when nothing is left.
 bool remove_tree(const std::filesystem::path& p);
+
+// Makes `dir` a directory, creating it and its parents when missing. What stands in its place
+// and is not a directory (a file, a dangling symbolic link) is removed first; a symbolic link to
+// a directory is kept and followed. Returns the error of the last step, if any.
+std::error_code ensure_directory(const std::filesystem::path& dir);
 
 }  // namespace moejit::cachefs
