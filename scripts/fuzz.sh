@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes moejit's input handling with libFuzzer under ASan and UBSan (clang): kernel spec text,
-# tile table JSON, damaged cache entries, the plan API's descriptor and run() argument checks,
-# and the CPU GGUF codecs (tests/fuzz/*_fuzz.cpp say what each target checks).
+# tile table JSON, damaged cache entries, vandalized cache roots, the plan API's descriptor and
+# run() argument checks, and the CPU GGUF codecs (tests/fuzz/*_fuzz.cpp say what each target checks).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# SECONDS per target (default 60); TARGET is one of spec_text tile_table cache_entry plan_checks
-# gguf_blocks (default: all). Builds into ./build-fuzz. Each target starts from its saved inputs
+# SECONDS per target (default 60); TARGET is one of spec_text tile_table cache_entry cache_tree
+# plan_checks gguf_blocks (default: all). Builds into ./build-fuzz. Each target starts from its saved inputs
 # (tests/fuzz/corpus/TARGET) and grows a working corpus in build-fuzz/corpus/TARGET. A failing
 # input is written to build-fuzz/crashes/TARGET/ and the script exits 1 after the other targets
 # ran. Replay one with  build-fuzz/tests/fuzz/moejit_fuzz_TARGET FILE; once fixed, copy it into
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-((${#targets[@]})) || targets=(spec_text tile_table cache_entry plan_checks gguf_blocks)
+((${#targets[@]})) || targets=(spec_text tile_table cache_entry cache_tree plan_checks gguf_blocks)
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]  (SECONDS a whole number >= 1)" >&2
   exit 2

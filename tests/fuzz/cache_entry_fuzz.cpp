@@ -3,8 +3,6 @@
 // replaced by arbitrary text, or by an arbitrary body with a valid checksum). Properties:
 // reading never throws or crashes, and an entry read as Ok holds exactly what was written;
 // anything else is Corrupt, never a wrong or partial binary.
-#include <unistd.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -13,59 +11,19 @@
 #include "cache/entry_io.hpp"
 #include "cache/fs_util.hpp"
 #include "cache/sha256.hpp"
+#include "tests/fuzz/fuzz_cache.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
 using namespace moejit;
+using moejit::fuzz::artifact_from;
 using moejit::fuzz::fail;
 using moejit::fuzz::FuzzInput;
+using moejit::fuzz::same_artifact;
+using moejit::fuzz::scratch_root;
 
 namespace {
 
 const char* const kFiles[] = {kManifestFile, kKeyFile, kSourceFile, kLogFile, kPtxFile, kCubinFile};
-
-// A scratch folder of this process, removed when it exits.
-class ScratchRoot {
- public:
-  ScratchRoot()
-      : path_(std::filesystem::temp_directory_path() /
-              ("moejit-fuzz-entry-" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchRoot() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-const std::filesystem::path& scratch_root() {
-  static const ScratchRoot root;
-  return root.path();
-}
-
-Artifact artifact_from(FuzzInput& in) {
-  Artifact a;
-  a.key_text = in.text(64);
-  a.digest = sha256_hex(a.key_text);
-  a.arch = in.text(8);
-  a.source = in.text(256);
-  for (std::size_t i = 0, n = in.byte() % 3; i < n; ++i) a.options.push_back(in.text(16));
-  a.log = in.text(64);
-  a.ptx = in.text(128);
-  const std::string cubin = in.text(256);
-  a.cubin.assign(cubin.begin(), cubin.end());
-  for (std::size_t i = 0, n = in.byte() % 3; i < n; ++i) {
-    KernelEntry k{in.text(24), in.text(24), {}};
-    k.resources.registers = in.raw<int>();
-    k.resources.spill_load_bytes = in.raw<int>();
-    a.kernels.push_back(std::move(k));
-  }
-  a.compile_ms = in.raw<double>();
-  return a;
-}
 
 std::string read_all(const std::filesystem::path& file) {
   std::string out;
@@ -114,16 +72,6 @@ void damage(FuzzInput& in, const std::filesystem::path& dir) {
   }
 }
 
-bool same_kernels(const std::vector<KernelEntry>& a, const std::vector<KernelEntry>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].name_expression != b[i].name_expression || a[i].lowered_name != b[i].lowered_name ||
-        a[i].resources.registers != b[i].resources.registers ||
-        a[i].resources.spill_load_bytes != b[i].resources.spill_load_bytes)
-      return false;
-  return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -150,13 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r.problem.empty()) fail("a corrupt entry says why", "empty problem");
     return 0;
   }
-  const Artifact& got = r.artifact;
-  if (got.key_text != written.key_text || got.digest != written.digest ||
-      got.arch != written.arch || got.options != written.options ||
-      !same_kernels(got.kernels, written.kernels))
-    fail("an entry read as Ok has the manifest that was written", got.key_text);
-  if (payloads && (got.source != written.source || got.log != written.log ||
-                   got.ptx != written.ptx || got.cubin != written.cubin))
-    fail("an entry read as Ok has the payloads that were written", got.key_text);
+  if (!same_artifact(r.artifact, written, payloads))
+    fail("an entry read as Ok holds exactly what was written", r.artifact.key_text);
   return 0;
 }
