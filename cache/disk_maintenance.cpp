@@ -46,7 +46,10 @@ std::vector<DiskCache::Scanned> DiskCache::scan() const {
       std::error_code ec;
       if (!is_sha256_hex(digest) || !digest.starts_with(prefix) || !fs::is_directory(dir, ec))
         continue;
-      out.push_back(Scanned{digest, dir, cachefs::tree_bytes(dir), last_use_of(dir)});
+      // An entry that is a symbolic link is not moejit's (verify removes it): its size is not
+      // counted, so that a link to a large tree costs no walk of that tree.
+      const bool link = fs::is_symlink(fs::symlink_status(dir, ec));
+      out.push_back(Scanned{digest, dir, link ? 0 : cachefs::tree_bytes(dir), last_use_of(dir)});
     }
   }
   return out;

@@ -82,6 +82,9 @@ TEST_F(DiskLayout, AnEntryThatIsALinkIsRemovedNotQuarantinedThrough) {
   const fs::path entry = cache.entry_dir(a.digest);
   fs::create_directories(entry.parent_path());
   fs::create_directory_symlink(decoy(), entry);
+  const std::vector<EntryInfo> listed = cache.list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].bytes, 0u);  // what the link points at is not walked
   const std::vector<CorruptEntry> corrupt = cache.verify();
   ASSERT_EQ(corrupt.size(), 1u);
   EXPECT_TRUE(corrupt[0].quarantined);
