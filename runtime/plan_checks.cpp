@@ -237,9 +237,12 @@ void validate_args(const MoeDescriptor& d, const OperandSizes& s, std::size_t wo
     if (a.topk_weights_count < static_cast<std::size_t>(P))
       invalid("MoeArgs::topk_weights_count " + std::to_string(a.topk_weights_count) +
               " is less than num_tokens * top_k = " + str(P) + " (one weight per pair)");
-    check_buffer(a.topk_weights, a.topk_weights_count * sizeof(float),
-                 static_cast<std::size_t>(P) * sizeof(float), kIndexAlignment, "topk_weights",
-                 [] { return std::string("one f32 per pair"); });
+    // Saturating: a count past SIZE_MAX / 4 is at least as large as any call needs.
+    const std::size_t weight_bytes = a.topk_weights_count > SIZE_MAX / sizeof(float)
+                                         ? SIZE_MAX
+                                         : a.topk_weights_count * sizeof(float);
+    check_buffer(a.topk_weights, weight_bytes, static_cast<std::size_t>(P) * sizeof(float),
+                 kIndexAlignment, "topk_weights", [] { return std::string("one f32 per pair"); });
   }
   const std::int64_t rows = weighted ? P : d.num_tokens;
   check_buffer(a.activations, a.activations_bytes,

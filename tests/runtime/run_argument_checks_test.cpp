@@ -110,6 +110,13 @@ TEST(RunArgumentChecks, NamesMissingPointers) {
   }
 }
 
+TEST(RunArgumentChecks, HugeWeightCountsDoNotWrap) {
+  // 2^62 + 1 weights: the byte count would wrap to 4 in size_t.
+  Call c = valid_call();
+  c.args.topk_weights_count = (std::size_t{1} << 62) + 1;
+  EXPECT_NO_THROW(c.check());
+}
+
 TEST(RunArgumentChecks, CountWithoutWeightsIsAMistake) {
   Call c = valid_call();
   c.args.topk_weights = nullptr;
