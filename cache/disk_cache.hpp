@@ -96,7 +96,8 @@ class DiskCache {
   // Records a use of the entry in its last-use stamp. Best effort; no-op for read-only layers.
   void touch(const std::string& digest) const;
   // Moves the entry aside to "<version>/quarantine/" with a reason.txt and logs it once, but
-  // only while the path still names the directory `seen` (when given). False when nothing moved.
+  // only while the path still names the directory `seen` (when given); an entry that is a
+  // symbolic link is removed instead (the link only). False when nothing moved.
   bool quarantine(const std::string& digest, const std::string& reason,
                   const std::optional<cachefs::DirIdentity>& seen) const;
   // The per-key cross-process lock (see FileLock::acquire).
