@@ -23,7 +23,7 @@ std::string no_device_reason(const Error& e) {
   return message.substr(0, message.find("; "));
 }
 
-std::string tile_text(const Tile& t) {
+std::string tile_dims_text(const Tile& t) {
   return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk);
 }
 
@@ -115,7 +115,7 @@ std::vector<std::string> filled_in_parts(const SpecText& written, const KernelSp
   std::vector<std::string> out;
   if (!written.element) out.push_back("element " + std::string(element_name(spec.element)));
   if (!written.arch) out.push_back("arch " + spec.arch.to_string());
-  if (!written.tile) out.push_back("tile " + tile_text(spec.tile));
+  if (!written.tile) out.push_back("tile " + tile_dims_text(spec.tile));
   if (!written.warps) out.push_back("warps " + std::to_string(spec.tile.warps));
   if (!written.stages) out.push_back("stages " + std::to_string(spec.tile.stages));
   return out;

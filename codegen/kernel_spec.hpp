@@ -29,6 +29,9 @@ struct Tile {
   friend bool operator==(const Tile&, const Tile&) = default;
 };
 
+// A tile as error messages write it: "64x64x32 w4 s3".
+std::string tile_text(const Tile& tile);
+
 struct KernelSpec {
   MoeVariant variant = MoeVariant::Wmma;
   std::optional<GgufBlockFormat> format;   // required for the GGUF variants, absent for Wmma

@@ -31,11 +31,9 @@ std::optional<std::string> tile_range_error(const Tile& t) {
   if (t.bm <= kMaxTileExtent && t.bn <= kMaxTileExtent && t.bk <= kMaxTileExtent &&
       t.warps <= kMaxTileWarps && t.stages <= kMaxTileStages)
     return std::nullopt;
-  return "tile " + std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) +
-         " w" + std::to_string(t.warps) + " s" + std::to_string(t.stages) +
-         " is out of range: BM, BN and BK must be at most " + std::to_string(kMaxTileExtent) +
-         ", warps at most " + std::to_string(kMaxTileWarps) + " and stages at most " +
-         std::to_string(kMaxTileStages);
+  return "tile " + tile_text(t) + " is out of range: BM, BN and BK must be at most " +
+         std::to_string(kMaxTileExtent) + ", warps at most " + std::to_string(kMaxTileWarps) +
+         " and stages at most " + std::to_string(kMaxTileStages);
 }
 
 std::optional<std::string> tile_error(const KernelSpec& spec) {

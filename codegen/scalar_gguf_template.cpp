@@ -23,11 +23,6 @@ constexpr std::int64_t kQ8BlockBytes = 36;
 constexpr std::int64_t kQ8BlockElems = 32;
 constexpr int kWarpsPerQuantizeCta = kQuantizeThreads / 32;
 
-std::string tile_text(const Tile& t) {
-  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + " w" +
-         std::to_string(t.warps) + " s" + std::to_string(t.stages);
-}
-
 // "q4_k" -> "moejit::vecdot::Q4_K".
 std::string format_trait(GgufBlockFormat f) {
   std::string name(format_name(f));

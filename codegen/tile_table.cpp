@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,7 +19,7 @@ using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
 // Problem sizes are int32 in the kernels (and the plan API's limits), and so are stamp numbers.
-constexpr std::int64_t kMaxInt32 = 2147483647;
+constexpr std::int64_t kMaxInt32 = std::numeric_limits<std::int32_t>::max();
 
 class Reader {
  public:

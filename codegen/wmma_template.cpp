@@ -23,11 +23,6 @@ constexpr std::int64_t kMaxGridX = INT_MAX;
 constexpr int kMaxAccumulators = 128;  // f32 accumulator registers per thread
 constexpr std::int64_t kWorkspaceAlign = 256;
 
-std::string tile_text(const Tile& t) {
-  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + " w" +
-         std::to_string(t.warps) + " s" + std::to_string(t.stages);
-}
-
 // Mirror of moejit::tc::warp_rows (templates/tc/tile_map.cuh).
 int warp_rows(int bm, int bn, int warps) {
   int best = 0;

@@ -161,12 +161,9 @@ void validate_spec(const KernelSpec& spec, bool tile_requested) {
     unsupported(*why);
   }
   if (auto why = tile_error(spec)) {
-    const Tile& t = spec.tile;
-    const std::string tile_text = std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" +
-                                  std::to_string(t.bk) + " w" + std::to_string(t.warps) + " s" +
-                                  std::to_string(t.stages);
-    if (tile_requested) invalid("tile " + tile_text + " cannot be used: " + *why);
-    unsupported("the default tile " + tile_text + " for this problem cannot be used: " + *why);
+    if (tile_requested) invalid("tile " + tile_text(spec.tile) + " cannot be used: " + *why);
+    unsupported("the default tile " + tile_text(spec.tile) +
+                " for this problem cannot be used: " + *why);
   }
 }
 

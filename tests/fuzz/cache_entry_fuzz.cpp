@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "cache/entry_io.hpp"
-#include "cache/fs_util.hpp"
 #include "cache/sha256.hpp"
 #include "tests/fuzz/fuzz_cache.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
@@ -17,7 +16,9 @@
 using namespace moejit;
 using moejit::fuzz::artifact_from;
 using moejit::fuzz::fail;
+using moejit::fuzz::file_text;
 using moejit::fuzz::FuzzInput;
+using moejit::fuzz::put_file;
 using moejit::fuzz::same_artifact;
 using moejit::fuzz::scratch_root;
 
@@ -25,25 +26,15 @@ namespace {
 
 const char* const kFiles[] = {kManifestFile, kKeyFile, kSourceFile, kLogFile, kPtxFile, kCubinFile};
 
-std::string read_all(const std::filesystem::path& file) {
-  std::string out;
-  cachefs::UniqueFd dir = cachefs::open_dir(file.parent_path());
-  cachefs::read_file_at(dir.get(), file.filename().string(), out, std::nullopt);
-  return out;
-}
-
 void write_all(const std::filesystem::path& file, const std::string& text) {
-  std::filesystem::remove(file);
-  cachefs::UniqueFd dir = cachefs::open_dir(file.parent_path());
-  if (!cachefs::write_new_file(dir.get(), file.filename().string(), text, false).empty())
-    fail("the harness can write its scratch entry", file.string());
+  if (!put_file(file, text)) fail("the harness can write its scratch entry", file.string());
 }
 
 // Damages the written entry as the input says.
 void damage(FuzzInput& in, const std::filesystem::path& dir) {
   for (int edits = in.byte() % 4; edits > 0; --edits) {
     const std::filesystem::path file = dir / kFiles[in.index(std::size(kFiles))];
-    std::string text = read_all(file);
+    std::string text = file_text(file);
     switch (in.byte() % 6) {
       case 0:  // change bytes
         for (int n = 1 + in.byte() % 4; n > 0 && !text.empty(); --n)

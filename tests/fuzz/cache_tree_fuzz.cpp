@@ -12,24 +12,22 @@
 //     and folder that must stay as they were). The root's own folders (v1, tmp, quarantine,
 //     locks, the shards) may be links on purpose, to keep a cache on another disk, and are
 //     followed.
-#include <fcntl.h>
-
 #include <cstdint>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "cache/disk_cache.hpp"
-#include "cache/fs_util.hpp"
 #include "tests/fuzz/fuzz_cache.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
 using namespace moejit;
 using moejit::fuzz::artifact_from;
 using moejit::fuzz::fail;
+using moejit::fuzz::file_text;
 using moejit::fuzz::FuzzInput;
+using moejit::fuzz::put_file;
 using moejit::fuzz::same_artifact;
 using moejit::fuzz::scratch_root;
 namespace fs = std::filesystem;
@@ -37,20 +35,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kDecoyText = "decoy: the cache must never write here\n";
-
-// The content of a regular file (not through a link), else "".
-std::string read_text(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::is_regular_file(fs::symlink_status(p, ec))) return "";
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::error_code ec;
-  fs::remove_all(p, ec);
-  std::ofstream(p, std::ios::binary) << text;
-}
 
 // The places vandalism aims at: the layout's own folders and files, and new names among them.
 std::vector<fs::path> targets(const DiskCache& cache, const std::vector<Artifact>& written) {
@@ -80,9 +64,12 @@ void vandalize(FuzzInput& in, const DiskCache& cache, const std::vector<Artifact
   for (int ops = in.byte() % 6; ops > 0; --ops) {
     const fs::path p = places[in.index(places.size())];
     std::error_code ec;
-    switch (in.byte() % 8) {
+    const std::uint8_t op = in.byte() % 8;
+    // The vandal works inside the cache: not through an entry already replaced by a link.
+    if (fs::is_symlink(fs::symlink_status(p.parent_path(), ec))) continue;
+    switch (op) {
       case 0:  // a file with any content
-        write_text(p, in.text(64));
+        put_file(p, in.text(64));
         break;
       case 1:  // a folder
         fs::remove_all(p, ec);
@@ -104,15 +91,17 @@ void vandalize(FuzzInput& in, const DiskCache& cache, const std::vector<Artifact
         fs::rename(cache.entry_dir(a.digest), cache.entry_dir(b.digest), ec);
         break;
       }
-      case 5:  // a stamp that is not one
-        write_text(cache.entry_dir(written[in.index(written.size())].digest) / kStampFile,
-                   in.text(24));
+      case 5: {  // a stamp that is not one
+        const fs::path entry = cache.entry_dir(written[in.index(written.size())].digest);
+        const std::string text = in.text(24);
+        if (!fs::is_symlink(fs::symlink_status(entry, ec))) put_file(entry / kStampFile, text);
         break;
+      }
       case 6: {  // one byte of a file changed
-        std::string text = read_text(p);
+        std::string text = file_text(p);
         if (!text.empty()) {
           text[in.index(text.size())] ^= static_cast<char>(in.byte() | 1);
-          write_text(p, text);
+          put_file(p, text);
         }
         break;
       }
@@ -157,8 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fs::remove_all(root, ec);
   fs::remove_all(decoy, ec);
   fs::create_directories(decoy / "dir");
-  write_text(decoy / "file", kDecoyText);
-  write_text(decoy / "dir" / "kept", kDecoyText);
+  put_file(decoy / "file", kDecoyText);
+  put_file(decoy / "dir" / "kept", kDecoyText);
 
   DiskCache::Options options;
   options.sync = false;
@@ -204,12 +193,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fail("cache operations never throw", e.what());
   }
   std::string touched;
-  if (read_text(decoy / "file") != kDecoyText)
-    touched = "decoy/file holds \"" + read_text(decoy / "file") + "\"";
+  if (file_text(decoy / "file") != kDecoyText)
+    touched = "decoy/file holds \"" + file_text(decoy / "file") + "\"";
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(decoy / "dir", ec))
     names.push_back(e.path().filename().string());
-  if (names != std::vector<std::string>{"kept"} || read_text(decoy / "dir" / "kept") != kDecoyText)
+  if (names != std::vector<std::string>{"kept"} || file_text(decoy / "dir" / "kept") != kDecoyText)
     touched += " decoy/dir holds " + std::to_string(names.size()) + " names, first \"" +
                (names.empty() ? "" : names[0]) + "\"";
   if (!touched.empty()) fail("nothing outside the cache root is written or removed", touched);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cache/artifact.hpp"
+#include "cache/fs_util.hpp"
 #include "cache/sha256.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
@@ -36,6 +37,23 @@ inline const std::filesystem::path& scratch_root() {
   };
   static const Root root;
   return root.path();
+}
+
+// The content of the regular file `p` (not through a symbolic link), else "".
+inline std::string file_text(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(p, ec))) return "";
+  return cachefs::read_small_file(p).value_or("");
+}
+
+// Replaces whatever stands at `p` (a file, a folder or a link) with a file holding `text`.
+// False when it cannot be written (for example because its folder is gone).
+inline bool put_file(const std::filesystem::path& p, const std::string& text) {
+  std::error_code ec;
+  std::filesystem::remove_all(p, ec);
+  cachefs::UniqueFd dir = cachefs::open_dir(p.parent_path());
+  return dir.valid() &&
+         cachefs::write_new_file(dir.get(), p.filename().string(), text, false).empty();
 }
 
 // An artifact whose every field comes from the input; its digest is the SHA-256 of its key

@@ -69,11 +69,6 @@ class FuzzInput {
   }
 
   // Whatever is left.
-  std::string_view rest() {
-    std::string_view out(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
-    bytes_ = {};
-    return out;
-  }
   std::span<const std::uint8_t> rest_bytes() {
     auto out = bytes_;
     bytes_ = {};

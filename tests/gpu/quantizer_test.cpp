@@ -3,7 +3,6 @@
 // infinities, zeros, and blocks so small that 1 / d overflows and the quants clamp.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
