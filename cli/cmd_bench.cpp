@@ -24,10 +24,11 @@ CommandHelp bench_help() {
           "microseconds, the bandwidth in GB/s (10^9 bytes per second) of the weights of the\n"
           "experts the routing touches, the activations and the outputs, and TFLOP/s\n"
           "(2 * P * N * K flops for P routed pairs; every kernel of a run counts, helper kernels\n"
-          "included). Unless --no-rotate, when the operands would stay in L2, the activations\n"
-          "and weights are copied several times and the runs rotate through the copies (at\n"
-          "least four L2 sizes in all), so the figure is a cold-L2 one. Exit status 1 when\n"
-          "there is no GPU.",
+          "included). Unless --no-rotate, when what one run reads (the activations and the\n"
+          "touched experts' weights) would stay in L2, the activations and weights are copied\n"
+          "several times and the runs rotate through the copies (reads of four L2 sizes in all,\n"
+          "as half the free device memory allows), so the figure is a cold-L2 one. Exit status\n"
+          "1 when there is no GPU.",
           problem_options_help() +
               "\nExamples:\n"
               "  moejit bench wmma_gguf:q4_k:bf16 --tokens 1 --experts 128 --top-k 8 --n 768 "
@@ -73,8 +74,9 @@ int run_bench(const Args& args) {
   const MoePlan plan = MoePlan::select(d, request.preference);
   const HostProblem host = make_host_problem(d, options);
   const int ordinal = driver::active_device();
-  const int copies = rotation_copies(host.activation_bytes() + host.weight_bytes(), ordinal,
-                                     vm.count("no-rotate") == 0);
+  const int copies =
+      rotation_copies(host.read_bytes(), host.activation_bytes() + host.weight_bytes(), ordinal,
+                      vm.count("no-rotate") == 0);
   const DeviceProblem device = upload_problem(host, plan, copies);
   const Timing timing = time_plan(plan, device, warmup, iters);
   const double med = timing.median_us;
@@ -82,11 +84,8 @@ int run_bench(const Args& args) {
   const double mean = timing.mean_us;
 
   const double pairs = static_cast<double>(host.shape.num_pairs());
-  const double weight_row_bytes =
-      static_cast<double>(host.weight_bytes()) / (static_cast<double>(options.experts) * options.n);
-  const double weights_read = host.touched_experts * options.n * weight_row_bytes;
-  const double bytes = weights_read + static_cast<double>(host.activation_bytes()) +
-                       static_cast<double>(device.output_bytes);
+  const double bytes =
+      static_cast<double>(host.read_bytes()) + static_cast<double>(device.output_bytes);
   const double flops = 2.0 * pairs * options.n * options.k;
   const double gbps = bytes / (med * 1e-6) / 1e9;
   const double tflops = flops / (med * 1e-6) / 1e12;

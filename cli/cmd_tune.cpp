@@ -216,7 +216,8 @@ void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, 
   const auto first =
       std::find_if(plans.begin(), plans.end(), [](const auto& p) { return p.has_value(); });
   if (first == plans.end()) return;
-  const int copies = rotation_copies(host.activation_bytes() + host.weight_bytes(), ordinal, true);
+  const int copies = rotation_copies(host.read_bytes(),
+                                     host.activation_bytes() + host.weight_bytes(), ordinal, true);
   DeviceProblem device = upload_problem(host, **first, copies);
   if (device.workspace.bytes() < workspace) device.workspace = DeviceBuffer(workspace);
   std::vector<std::size_t> order;

@@ -261,6 +261,13 @@ std::size_t HostProblem::weight_bytes() const {
   return weight_blocks.size() + weight_bits.size() * sizeof(std::uint16_t);
 }
 
+std::size_t HostProblem::touched_weight_bytes() const {
+  const auto experts = static_cast<std::size_t>(std::max<std::int64_t>(1, shape.num_experts));
+  return weight_bytes() / experts * static_cast<std::size_t>(touched_experts);
+}
+
+std::size_t HostProblem::read_bytes() const { return activation_bytes() + touched_weight_bytes(); }
+
 MoeArgs DeviceProblem::args(std::size_t copy) const {
   MoeArgs a = base;
   const DeviceBuffer& act = activations[copy % activations.size()];

@@ -65,6 +65,9 @@ struct HostProblem {
   ref::MoeProblem reference_problem(const MoeDescriptor& d) const;
   std::size_t activation_bytes() const;
   std::size_t weight_bytes() const;
+  // The weights of the touched experts, and those plus the activations (what one run reads).
+  std::size_t touched_weight_bytes() const;
+  std::size_t read_bytes() const;
 };
 
 HostProblem make_host_problem(const MoeDescriptor& d, const ProblemOptions& options);

@@ -10,10 +10,12 @@
 
 namespace moejit::cli {
 
-// Operand copies for runs that should find the activations and weights outside L2: enough to
-// cover four L2 sizes of device `ordinal` (at most 64), or 1 when `rotate` is false or the
-// operands are larger than that already.
-int rotation_copies(std::size_t operand_bytes, int ordinal, bool rotate);
+// Operand copies for runs that should find the activations and weights outside L2: enough that
+// the bytes one run reads (`read_bytes`: the activations and the weights of the experts its
+// routing touches) cover four L2 sizes of device `ordinal` over the rotation, at most 64 and at
+// most what half the device's free memory holds at `copy_bytes` (all the operands) each; 1 when
+// `rotate` is false or one run reads that much already.
+int rotation_copies(std::size_t read_bytes, std::size_t copy_bytes, int ordinal, bool rotate);
 
 struct Timing {
   std::vector<double> us;  // every timed run, in microseconds, in run order

@@ -80,6 +80,7 @@ Loaded load() {
   MOEJIT_LOAD(cuGraphExecDestroy);
   MOEJIT_LOAD(cuMemAlloc);
   MOEJIT_LOAD(cuMemFree);
+  MOEJIT_LOAD(cuMemGetInfo);
   MOEJIT_LOAD(cuMemcpyHtoD);
   MOEJIT_LOAD(cuMemcpyDtoH);
   MOEJIT_LOAD(cuMemsetD8);

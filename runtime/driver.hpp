@@ -47,6 +47,7 @@ struct Api {
   decltype(&::cuGraphExecDestroy) cuGraphExecDestroy;
   decltype(&::cuMemAlloc) cuMemAlloc;
   decltype(&::cuMemFree) cuMemFree;
+  decltype(&::cuMemGetInfo) cuMemGetInfo;
   decltype(&::cuMemcpyHtoD) cuMemcpyHtoD;
   decltype(&::cuMemcpyDtoH) cuMemcpyDtoH;
   decltype(&::cuMemsetD8) cuMemsetD8;

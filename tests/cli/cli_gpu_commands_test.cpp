@@ -61,6 +61,19 @@ TEST_F(CliGpuCommands, BenchTimesOnTheGpu) {
   EXPECT_GT(j["tflop_per_s"].get<double>(), 0.0);
 }
 
+TEST_F(CliGpuCommands, BenchRotatesWhatOneRunReadsOutOfL2) {
+  // 128 experts of 768 x 2048 bf16 weights are 403 MB, more than four L2 sizes of any GPU so
+  // far, but one token touches 8 of them (25 MB): without copies those stay in L2 run after run.
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: bench needs a GPU";
+  const CliResult r = run_clean(
+      std::vector<std::string>{"bench", "wmma:bf16", "--tokens", "1", "--experts", "128", "--top-k",
+                               "8", "--n", "768", "--k", "2048", "--iters", "20", "--json"},
+      {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["operand_copies"].get<int>(), 1) << r.out;
+}
+
 TEST_F(CliGpuCommands, SpecWithAnArchitectureRunsOnTheGpu) {
   // A spec naming the target (not read from a current context) still finds the device to run on.
   if (!driver::available()) GTEST_SKIP() << "no CUDA device: bench and verify need a GPU";
