@@ -58,7 +58,8 @@ CommandHelp tune_help() {
           "--format applies to scalar_gguf and wmma_gguf. --preset tracked is qwen3-30b-a3b\n"
           "(E 128, top_k 8, N 768, K 2048) and mixtral-8x7b (E 8, top_k 2, N 14336, K 4096).\n"
           "\nExamples:\n"
-          "  moejit tune --preset tracked --pin --out codegen/tile_tables/sm_90.json\n"
+          "  moejit tune --preset tracked --variant scalar_gguf,wmma_gguf --pin \\\n"
+          "      --out codegen/tile_tables/sm_90.json\n"
           "  moejit tune --shape 64,6,1408,2048 --variant wmma_gguf --format q4_k --merge\n"
           "  moejit tune --shape 8,2,256,512 --tokens 4 --variant wmma --element f16 "
           "--max-candidates 2\n"};
