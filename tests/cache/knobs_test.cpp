@@ -4,8 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <string>
+#include "tests/scoped_env.hpp"
 
 namespace moejit {
 namespace {
@@ -29,16 +28,10 @@ TEST(Knobs, MalformedOrOverflowingByteCountsAreRefused) {
 }
 
 TEST(Knobs, AMalformedCacheCapIsNoCap) {
-  const char* saved = std::getenv("MOEJIT_CACHE_MAX_BYTES");
-  const std::string saved_value = saved ? saved : "";
-  setenv("MOEJIT_CACHE_MAX_BYTES", "99999999999T", 1);
+  test_support::ScopedEnv cap("MOEJIT_CACHE_MAX_BYTES", "99999999999T");
   const Knobs wrapped = Knobs::from_environment();
-  setenv("MOEJIT_CACHE_MAX_BYTES", "2G", 1);
+  cap.set("2G");
   const Knobs two = Knobs::from_environment();
-  if (saved)
-    setenv("MOEJIT_CACHE_MAX_BYTES", saved_value.c_str(), 1);
-  else
-    unsetenv("MOEJIT_CACHE_MAX_BYTES");
   EXPECT_EQ(wrapped.cache_max_bytes, std::nullopt);
   EXPECT_EQ(two.cache_max_bytes, 2ull << 30);
 }

@@ -14,13 +14,7 @@
 #include "tests/fuzz/fuzz_input.hpp"
 
 using namespace moejit;
-using moejit::fuzz::artifact_from;
-using moejit::fuzz::fail;
-using moejit::fuzz::file_text;
-using moejit::fuzz::FuzzInput;
-using moejit::fuzz::put_file;
-using moejit::fuzz::same_artifact;
-using moejit::fuzz::scratch_root;
+using namespace moejit::fuzz;
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include "moejit/error.hpp"
 #include "runtime/plan_checks.hpp"
 #include "runtime/template_source.hpp"
+#include "tests/scoped_env.hpp"
 
 namespace moejit {
 namespace {
@@ -154,14 +155,10 @@ TEST_F(TileTableFileTest, ADescriptorTileWinsOverEveryTable) {
 }
 
 TEST_F(TileTableFileTest, ThePreferenceOverridesTheEnvironment) {
-  const char* saved = std::getenv("MOEJIT_TILE_TABLE");
-  const std::string saved_value = saved ? saved : "";
-  setenv("MOEJIT_TILE_TABLE", "/from/env.json", 1);
-  const Knobs knobs = Knobs::from_environment();
-  if (saved)
-    setenv("MOEJIT_TILE_TABLE", saved_value.c_str(), 1);
-  else
-    unsetenv("MOEJIT_TILE_TABLE");
+  const Knobs knobs = [] {
+    const test_support::ScopedEnv table("MOEJIT_TILE_TABLE", "/from/env.json");
+    return Knobs::from_environment();
+  }();
   EXPECT_EQ(knobs.tile_table, fs::path("/from/env.json"));
   EXPECT_EQ(user_tile_table_path(std::nullopt, knobs), fs::path("/from/env.json"));
   EXPECT_EQ(user_tile_table_path(std::string("/from/pref.json"), knobs),
