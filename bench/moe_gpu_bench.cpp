@@ -19,8 +19,8 @@
 #include "bench/gpu/options.hpp"
 #include "bench/gpu/plans.hpp"
 #include "bench/gpu/report.hpp"
-#include "bench/gpu/timing.hpp"
 #include "moejit/precision.hpp"
+#include "runtime/call_timer.hpp"
 #include "runtime/device_memory.hpp"
 #include "runtime/driver.hpp"
 
@@ -125,15 +125,16 @@ void time_weight_group(const Options& o, std::size_t l2, const std::vector<std::
       }
       std::vector<MoeArgs> args;
       for (int i = 0; i < ops.sets(); ++i) args.push_back(ops.args(i, weights));
-      const Timing t = timer.measure(o.warmup, o.iters, [&](int i) {
+      const CallTiming t = timer.measure(o.warmup, o.iters, [&](int i) {
         plan.run(stream.get(), ops.workspace(), ops.workspace_bytes(),
                  args[static_cast<std::size_t>(i) % args.size()]);
       });
-      p.median_us = median(t.device_us);
-      p.min_us = *std::min_element(t.device_us.begin(), t.device_us.end());
-      p.mean_us = std::accumulate(t.device_us.begin(), t.device_us.end(), 0.0) /
-                  static_cast<double>(t.device_us.size());
-      p.enqueue_us = median(t.host_us);
+      const SampleStats back_to_back = sample_stats(t.back_to_back_us);
+      p.median_us = back_to_back.median;
+      p.min_us = back_to_back.min;
+      p.mean_us = back_to_back.mean;
+      p.alone_us = median(t.alone_us);
+      p.enqueue_us = median(t.enqueue_us);
     } catch (const std::exception& e) {
       p.error = e.what();
       std::fprintf(stderr, "%s %s T=%d failed: %s\n", std::string(p.shape.name).c_str(),
@@ -214,11 +215,6 @@ int run(const Options& o) {
 
   const DeviceStream stream;
   CallTimer timer(stream.get(), o.iters);
-  report.gated = timer.gated();
-  if (!report.gated)
-    std::fprintf(stderr,
-                 "note: the driver lacks cuLaunchHostFunc; calls are timed as enqueued, so short "
-                 "kernels may include launch latency\n");
   // Groups of points sharing one shape and weight format, in table order.
   std::vector<std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < points.size(); ++i) {

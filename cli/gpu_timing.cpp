@@ -2,8 +2,6 @@
 #include "cli/gpu_timing.hpp"
 
 #include <algorithm>
-#include <memory>
-#include <numeric>
 
 #include "runtime/device_memory.hpp"
 #include "runtime/driver.hpp"
@@ -24,29 +22,12 @@ int rotation_copies(std::size_t read_bytes, std::size_t copy_bytes, int ordinal,
 
 Timing time_plan(const MoePlan& plan, const DeviceProblem& device, int warmup, int iters) {
   DeviceStream stream;
-  for (int i = 0; i < warmup; ++i)
+  CallTimer timer(stream.get(), iters);
+  const CallTiming t = timer.measure(warmup, iters, [&](int i) {
     plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(),
              device.args(static_cast<std::size_t>(i)));
-  stream.synchronize();
-  std::vector<std::unique_ptr<EventTimer>> timers;
-  for (int i = 0; i < iters; ++i) timers.push_back(std::make_unique<EventTimer>());
-  for (int i = 0; i < iters; ++i) {
-    const MoeArgs a = device.args(static_cast<std::size_t>(warmup + i));
-    timers[i]->start(stream.get());
-    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), a);
-    timers[i]->stop(stream.get());
-  }
-  stream.synchronize();
-  Timing t;
-  t.us.reserve(static_cast<std::size_t>(iters));
-  for (const auto& timer : timers) t.us.push_back(1000.0 * timer->elapsed_ms());
-  std::vector<double> sorted = t.us;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  t.median_us = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-  t.min_us = sorted.front();
-  t.mean_us = std::accumulate(sorted.begin(), sorted.end(), 0.0) / static_cast<double>(n);
-  return t;
+  });
+  return {sample_stats(t.back_to_back_us), median(t.alone_us)};
 }
 
 }  // namespace moejit::cli

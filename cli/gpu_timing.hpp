@@ -1,5 +1,5 @@
 // How `moejit bench` and `moejit tune` time a plan on the GPU: operand copies that rotate the
-// inputs out of L2, warm-up runs, then timed runs enqueued back to back between CUDA events.
+// inputs out of L2, warm-up runs, then timed runs through CallTimer (runtime/call_timer.hpp).
 #pragma once
 
 #include <cstddef>
@@ -7,6 +7,7 @@
 
 #include "cli/gpu_problem.hpp"
 #include "moejit/moe_plan.hpp"
+#include "runtime/call_timer.hpp"
 
 namespace moejit::cli {
 
@@ -18,16 +19,13 @@ namespace moejit::cli {
 int rotation_copies(std::size_t read_bytes, std::size_t copy_bytes, int ordinal, bool rotate);
 
 struct Timing {
-  std::vector<double> us;  // every timed run, in microseconds, in run order
-  double median_us = 0;
-  double min_us = 0;
-  double mean_us = 0;
+  SampleStats back_to_back;    // µs per run, runs back to back (batches between a pair of events)
+  double alone_median_us = 0;  // µs per run, each run between its own pair of events
 };
 
-// `warmup` untimed runs, then `iters` runs (iters >= 1) each between a pair of CUDA events,
-// every run enqueued before any is waited for, so the GPU never idles on the host and each pair
-// brackets only that run's kernels. Run i uses operand copy i (DeviceProblem::args). Throws what
-// MoePlan::run and the driver throw.
+// `warmup` untimed runs, then `iters` runs (iters >= 1) each between its own pair of CUDA events
+// and `iters` more in back-to-back batches (CallTimer::measure). Run i uses operand copy i
+// (DeviceProblem::args). Throws what MoePlan::run and the driver throw.
 Timing time_plan(const MoePlan& plan, const DeviceProblem& device, int warmup, int iters);
 
 }  // namespace moejit::cli

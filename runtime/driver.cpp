@@ -68,6 +68,7 @@ Loaded load() {
   MOEJIT_LOAD(cuFuncSetAttribute);
   MOEJIT_LOAD(cuFuncGetAttribute);
   MOEJIT_LOAD(cuLaunchKernel);
+  MOEJIT_LOAD(cuLaunchHostFunc);
   MOEJIT_LOAD(cuStreamIsCapturing);
   MOEJIT_LOAD(cuStreamCreate);
   MOEJIT_LOAD(cuStreamDestroy);
@@ -83,6 +84,7 @@ Loaded load() {
   MOEJIT_LOAD(cuMemGetInfo);
   MOEJIT_LOAD(cuMemcpyHtoD);
   MOEJIT_LOAD(cuMemcpyDtoH);
+  MOEJIT_LOAD(cuMemcpyDtoD);
   MOEJIT_LOAD(cuMemsetD8);
   MOEJIT_LOAD(cuMemsetD32);
   MOEJIT_LOAD(cuEventCreate);

@@ -35,6 +35,7 @@ struct Api {
   decltype(&::cuFuncGetAttribute) cuFuncGetAttribute;
   decltype(&::cuLaunchKernel) cuLaunchKernel;
   decltype(&::cuLaunchKernelEx) cuLaunchKernelEx;  // null on drivers older than CUDA 12.0
+  decltype(&::cuLaunchHostFunc) cuLaunchHostFunc;
   decltype(&::cuStreamIsCapturing) cuStreamIsCapturing;
   decltype(&::cuStreamCreate) cuStreamCreate;
   decltype(&::cuStreamDestroy) cuStreamDestroy;
@@ -50,6 +51,7 @@ struct Api {
   decltype(&::cuMemGetInfo) cuMemGetInfo;
   decltype(&::cuMemcpyHtoD) cuMemcpyHtoD;
   decltype(&::cuMemcpyDtoH) cuMemcpyDtoH;
+  decltype(&::cuMemcpyDtoD) cuMemcpyDtoD;
   decltype(&::cuMemsetD8) cuMemsetD8;
   decltype(&::cuMemsetD32) cuMemsetD32;
   decltype(&::cuEventCreate) cuEventCreate;

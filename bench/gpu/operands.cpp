@@ -8,7 +8,6 @@
 #include <random>
 #include <span>
 
-#include "bench/gpu/driver_extras.hpp"
 #include "moejit/gguf.hpp"
 #include "runtime/driver.hpp"
 
@@ -147,15 +146,11 @@ std::vector<std::uint8_t> host_activations(const Shape& shape, const KernelConfi
 WeightCopies::WeightCopies(std::vector<std::uint8_t> host, int copies) : host_(std::move(host)) {
   copies_.reserve(static_cast<std::size_t>(copies));
   copies_.push_back(upload(host_));
-  // Further copies on the device (tens of GB over PCIe otherwise); from the host without it.
-  const MemcpyDtoD dtod = memcpy_dtod();
+  // Further copies on the device (tens of GB over PCIe otherwise).
   for (int i = 1; i < copies; ++i) {
-    if (dtod == nullptr) {
-      copies_.push_back(upload(host_));
-      continue;
-    }
     DeviceBuffer b(host_.size());
-    driver::check(dtod(b.handle(), copies_.front().handle(), host_.size()), "cuMemcpyDtoD");
+    driver::check(driver::api().cuMemcpyDtoD(b.handle(), copies_.front().handle(), host_.size()),
+                  "cuMemcpyDtoD");
     copies_.push_back(std::move(b));
   }
   // Copies and memsets run on the legacy stream, which the benchmark's stream does not wait for.

@@ -18,7 +18,8 @@ Usage: moejit_gpu_bench [options]
   --variant LIST              scalar_gguf, wmma_gguf, wmma (default all three)
   --format LIST               weight formats: q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k
                               (ScalarGguf and WmmaGguf), f16 bf16 (Wmma); default all
-  --iters N                   timed calls per point (default 200), after N/10 (>= 5) warm-up calls
+  --iters N                   calls timed per point each way (default 200), after N/10 (>= 5)
+                              warm-up calls
   --check                     before timing, check each kernel at the first token count of each
                               shape against the CPU reference and its precision guarantee
   --markdown                  print markdown tables (for docs/benchmarks.md) instead of text
@@ -26,8 +27,10 @@ Usage: moejit_gpu_bench [options]
   --summary FILE              also write the best-of-moejit against peer summary (text) to FILE
   --help                      this text
 
-Per point: median µs per call of many calls after warm-up, rotating between buffer sets when one
-set would fit in L2; GB/s and TFLOP/s; x floor = time / max(bytes / 3.0 TB/s, flops / 790 TFLOP/s)
+Per point: median µs per call of calls enqueued back to back (batches of 16 between a pair of CUDA
+events, as llama.cpp and vLLM time their kernels), and "alone µs", the median of as many calls
+each between its own pair of events; after warm-up, rotating between buffer sets when one set
+would fit in L2; GB/s and TFLOP/s; x floor = time / max(bytes / 3.0 TB/s, flops / 790 TFLOP/s)
 for that kernel's bytes; x peer = time / the best peer time of shared/docs/performance.md.
 Routing: top_k random distinct experts per token, drawn until the experts touched are the
 expected count E * (1 - (1 - top_k / E)^T), rounded (the count the floors of performance.md

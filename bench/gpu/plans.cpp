@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "bench/gpu/timing.hpp"
+#include "runtime/call_timer.hpp"
 
 namespace moejit::gpubench {
 

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/call_timer.hpp"
+
 namespace moejit::gpubench {
 namespace {
 
@@ -102,10 +104,11 @@ std::string shape_heading(const Shape& s) {
 
 Table detail_table(const Report& r, const std::string& shape, bool with_check) {
   Table t;
-  t.header = {"kernel",  "tokens",   "tile",    "sets", "µs",      "GB/s",
+  t.header = {"kernel",  "tokens",   "tile",    "sets", "µs",      "alone µs", "GB/s",
               "TFLOP/s", "floor µs", "x floor", "peer", "peer µs", "x peer"};
   if (with_check) t.header.push_back("check");
-  t.numeric = {false, true, false, true, true, true, true, true, true, false, true, true, false};
+  t.numeric = {false, true, false, true,  true, true, true,
+               true,  true, true,  false, true, true, false};
   t.numeric.resize(t.header.size());
   for (const PointResult& p : r.points) {
     if (p.shape.name != shape) continue;
@@ -113,6 +116,7 @@ Table detail_table(const Report& r, const std::string& shape, bool with_check) {
                                  std::to_string(p.sets)};
     if (p.timed()) {
       row.push_back(time_text(p.median_us));
+      row.push_back(time_text(p.alone_us));
       row.push_back(fixed(p.bytes / p.median_us / 1e3, 0));
       row.push_back(fixed(p.flops / p.median_us / 1e6, 1));
       row.push_back(time_text(p.floor_us));
@@ -122,7 +126,7 @@ Table detail_table(const Report& r, const std::string& shape, bool with_check) {
       row.push_back(p.peer ? ratio_text(p.median_us / p.peer->us) : "-");
     } else {
       row.push_back("error");  // the message follows the table
-      row.resize(12, "-");
+      row.resize(13, "-");
     }
     if (with_check) {
       row.resize(t.header.size() - 1);
@@ -210,10 +214,18 @@ const Shape* find_shape(const Report& r, const std::string& name) {
 }
 
 std::string legend(const Report& r) {
-  return "µs: median device time per call over " + std::to_string(r.iters) + " calls after " +
-         std::to_string(r.warmup) + " warm-up calls" +
-         (r.gated ? " (each batch enqueued before the device starts it)" : "") +
-         "; sets: buffer sets rotated between (L2 " + std::to_string(r.l2_bytes >> 20) +
+  return "µs: median device time per call of " + std::to_string(r.iters) +
+         " calls enqueued back to back in batches of " +
+         std::to_string(CallTimer::kBackToBackBatch) +
+         " with a pair of CUDA events around each batch (as the peers' figures were taken: "
+         "llama.cpp's test-backend-ops runs one graph holding the op many times, vLLM's MoE "
+         "benchmark one CUDA graph of ten calls), after " +
+         std::to_string(r.warmup) +
+         " warm-up calls; alone µs: median of as many calls each between its own pair of events, "
+         "whose records add device time that shows on short calls. Every batch is enqueued before "
+         "the "
+         "device starts it. sets: buffer sets rotated between (L2 " +
+         std::to_string(r.l2_bytes >> 20) +
          " MiB). Routing: top_k distinct random experts per token, a draw touching the expected "
          "number of experts (rounded). Bytes = weights of the experts touched at the format's "
          "size + activations + output. floor = max(bytes / " +
@@ -301,6 +313,7 @@ void write_json(const std::string& path, const Report& r) {
       j["median_us"] = p.median_us;
       j["min_us"] = p.min_us;
       j["mean_us"] = p.mean_us;
+      j["alone_median_us"] = p.alone_us;
       j["enqueue_us"] = p.enqueue_us;
       j["gb_per_s"] = p.bytes / p.median_us / 1e3;
       j["tflop_per_s"] = p.flops / p.median_us / 1e6;
@@ -322,7 +335,7 @@ void write_json(const std::string& path, const Report& r) {
                  {"date_utc", r.date},
                  {"command", r.command},
                  {"l2_bytes", r.l2_bytes},
-                 {"gated", r.gated},
+                 {"back_to_back_batch", CallTimer::kBackToBackBatch},
                  {"iters", r.iters},
                  {"warmup", r.warmup},
                  {"peak_bytes_per_s", kPeakBytesPerSecond},

@@ -23,7 +23,8 @@ struct PointResult {
   double touched = 0;
   double bytes = 0;
   double flops = 0;
-  double median_us = 0, min_us = 0, mean_us = 0;
+  double median_us = 0, min_us = 0, mean_us = 0;  // per call, calls back to back
+  double alone_us = 0;    // median per call, each call between its own events
   double enqueue_us = 0;  // median host time of one run() call
   double floor_us = 0;    // max(bytes / peak bandwidth, flops / peak throughput)
   std::optional<PeerTime> peer;
@@ -46,7 +47,6 @@ struct Report {
   std::string date;  // UTC, YYYY-MM-DD HH:MM
   std::string command;
   std::size_t l2_bytes = 0;
-  bool gated = true;
   int iters = 0;
   int warmup = 0;
   double select_seconds = 0;  // the select phase (compiles and cache loads)

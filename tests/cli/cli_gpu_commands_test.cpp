@@ -57,6 +57,8 @@ TEST_F(CliGpuCommands, BenchTimesOnTheGpu) {
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["median_us"].get<double>(), 0.0);
+  EXPECT_GT(j["alone_median_us"].get<double>(), 0.0);
+  EXPECT_LE(j["min_us"].get<double>(), j["median_us"].get<double>());
   EXPECT_GT(j["gb_per_s"].get<double>(), 0.0);
   EXPECT_GT(j["tflop_per_s"].get<double>(), 0.0);
 }

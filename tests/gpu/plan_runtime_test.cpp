@@ -1,6 +1,7 @@
 // The plan runtime on a device: run captured into a CUDA graph and replayed, compiling refused
 // during capture (a cache hit allowed), concurrent selects sharing one kernel, a plan for
-// another architecture refused at run, and a plan compiled for a named architecture.
+// another architecture refused at run, a plan compiled for a named architecture, and the
+// CallTimer that `moejit bench` and `tune` time runs with.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "codegen/arch_limits.hpp"
 #include "moejit/error.hpp"
+#include "runtime/call_timer.hpp"
 #include "runtime/driver.hpp"
 #include "tests/gpu/gpu_case.hpp"
 
@@ -54,6 +56,37 @@ TEST(PlanRuntime, RunIsCapturedIntoAGraphAndReplayed) {
     const CheckResult r = check_device_output(c, ops, plan, device);
     EXPECT_TRUE(r.pass) << plan.sku() << " replay " << replay << ": " << r.summary();
   }
+}
+
+TEST(PlanRuntime, CallTimerTimesEveryCallAloneAndBackToBack) {
+  MOEJIT_REQUIRE_GPU();
+  const Case c = small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32);
+  const MoePlan plan = MoePlan::select(c.descriptor());
+  const HostOperands ops = make_operands(c);
+  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
+  DeviceStream stream;
+  CallTimer timer(stream.get(), 40);
+  std::vector<int> indices;
+  const int iters = CallTimer::kBackToBackBatch + 3;  // one full batch and one partial
+  const CallTiming t = timer.measure(2, iters, [&](int i) {
+    indices.push_back(i);
+    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
+  });
+  // Warm-up, alone and back-to-back calls, numbered on through all three.
+  ASSERT_EQ(indices.size(), static_cast<std::size_t>(2 + 2 * iters));
+  for (std::size_t i = 0; i < indices.size(); ++i) EXPECT_EQ(indices[i], static_cast<int>(i));
+  ASSERT_EQ(t.alone_us.size(), static_cast<std::size_t>(iters));
+  ASSERT_EQ(t.enqueue_us.size(), static_cast<std::size_t>(iters));
+  ASSERT_EQ(t.back_to_back_us.size(), 2u);
+  // Every interval holds at least one kernel: positive, and far below a millisecond.
+  for (double us : t.alone_us) EXPECT_TRUE(us > 0 && us < 1000) << us;
+  for (double us : t.back_to_back_us) EXPECT_TRUE(us > 0 && us < 1000) << us;
+  const SampleStats s = sample_stats(t.back_to_back_us);
+  EXPECT_LE(s.min, s.median);
+  EXPECT_LE(s.min, s.mean);
+  // The last call's output is the plan's result.
+  const CheckResult r = check_device_output(c, ops, plan, device);
+  EXPECT_TRUE(r.pass) << r.summary();
 }
 
 TEST(PlanRuntime, SelectRefusesToCompileDuringCaptureButServesCacheHits) {

@@ -1,21 +1,22 @@
-// CallTimer: CUDA events around each call, enqueued in batches behind a host gate.
-#include "bench/gpu/timing.hpp"
+// CallTimer: CUDA events around each call and around back-to-back batches of calls, each batch
+// enqueued behind a host gate.
+#include "runtime/call_timer.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <numeric>
 #include <thread>
 
-#include "bench/gpu/driver_extras.hpp"
 #include "runtime/driver.hpp"
 
-namespace moejit::gpubench {
+namespace moejit {
 namespace {
 
-// Calls enqueued behind one gate: each is two event records and one or two launches, far below
+// Calls timed alone behind one gate: each is two event records and one or two launches, far below
 // the depth of a stream's launch queue, so enqueueing never blocks while the gate is closed.
-constexpr int kBatch = 32;
+constexpr int kAloneBatch = 32;
 
 struct Gate {
   std::atomic<bool> open{false};
@@ -37,17 +38,15 @@ class Gates {
   }
   Gates(const Gates&) = delete;
   Gates& operator=(const Gates&) = delete;
-  // Enqueues a closed gate; returns it, or null when the driver cannot gate.
-  Gate* close() {
-    const LaunchHostFunc fn = launch_host_func();
-    if (fn == nullptr) return nullptr;
+  // Enqueues a closed gate and returns it.
+  Gate& close() {
     Gate& g = gates_.emplace_back();
-    const CUresult r = fn(stream_, wait_for_gate, &g);
+    const CUresult r = driver::api().cuLaunchHostFunc(stream_, wait_for_gate, &g);
     if (r != CUDA_SUCCESS) {
       g.open.store(true, std::memory_order_release);
       driver::check(r, "cuLaunchHostFunc");
     }
-    return &g;
+    return g;
   }
 
  private:
@@ -74,41 +73,60 @@ CallTimer::~CallTimer() {
   for (CUevent e : stops_) api.cuEventDestroy(e);
 }
 
-bool CallTimer::gated() const { return launch_host_func() != nullptr; }
-
-Timing CallTimer::measure(int warmup, int iters, const std::function<void(int)>& call) {
+CallTiming CallTimer::measure(int warmup, int iters, const std::function<void(int)>& call) {
   const driver::Api& api = driver::api();
   iters = std::min(iters, static_cast<int>(starts_.size()));
   for (int i = 0; i < warmup; ++i) call(i);
   driver::check(api.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+  const auto elapsed_us = [&](std::size_t u) {
+    driver::check(api.cuEventSynchronize(stops_[u]), "cuEventSynchronize");
+    float ms = 0;
+    driver::check(api.cuEventElapsedTime(&ms, starts_[u], stops_[u]), "cuEventElapsedTime");
+    return 1000.0 * ms;
+  };
 
-  Timing t;
-  t.host_us.reserve(static_cast<std::size_t>(iters));
+  CallTiming t;
+  int next = warmup;
+  t.enqueue_us.reserve(static_cast<std::size_t>(iters));
   {
     Gates gates(stream_);
-    for (int first = 0; first < iters; first += kBatch) {
-      Gate* gate = gates.close();
-      const int last = std::min(iters, first + kBatch);
+    for (int first = 0; first < iters; first += kAloneBatch) {
+      Gate& gate = gates.close();
+      const int last = std::min(iters, first + kAloneBatch);
       for (int i = first; i < last; ++i) {
         const auto u = static_cast<std::size_t>(i);
         driver::check(api.cuEventRecord(starts_[u], stream_), "cuEventRecord");
         const auto begin = std::chrono::steady_clock::now();
-        call(warmup + i);
+        call(next++);
         const auto end = std::chrono::steady_clock::now();
         driver::check(api.cuEventRecord(stops_[u], stream_), "cuEventRecord");
-        t.host_us.push_back(std::chrono::duration<double, std::micro>(end - begin).count());
+        t.enqueue_us.push_back(std::chrono::duration<double, std::micro>(end - begin).count());
       }
-      if (gate != nullptr) gate->open.store(true, std::memory_order_release);
+      gate.open.store(true, std::memory_order_release);
     }
   }
-  t.device_us.reserve(static_cast<std::size_t>(iters));
-  for (int i = 0; i < iters; ++i) {
-    const auto u = static_cast<std::size_t>(i);
-    driver::check(api.cuEventSynchronize(stops_[u]), "cuEventSynchronize");
-    float ms = 0;
-    driver::check(api.cuEventElapsedTime(&ms, starts_[u], stops_[u]), "cuEventElapsedTime");
-    t.device_us.push_back(1000.0 * ms);
+  t.alone_us.reserve(static_cast<std::size_t>(iters));
+  for (int i = 0; i < iters; ++i) t.alone_us.push_back(elapsed_us(static_cast<std::size_t>(i)));
+
+  // The same number of calls back to back, one pair of events per batch (the pairs are free
+  // again: every alone interval has been read).
+  std::vector<int> batch_calls;
+  {
+    Gates gates(stream_);
+    for (int first = 0; first < iters; first += kBackToBackBatch) {
+      Gate& gate = gates.close();
+      const int calls = std::min(iters - first, kBackToBackBatch);
+      const std::size_t u = batch_calls.size();
+      driver::check(api.cuEventRecord(starts_[u], stream_), "cuEventRecord");
+      for (int i = 0; i < calls; ++i) call(next++);
+      driver::check(api.cuEventRecord(stops_[u], stream_), "cuEventRecord");
+      batch_calls.push_back(calls);
+      gate.open.store(true, std::memory_order_release);
+    }
   }
+  t.back_to_back_us.reserve(batch_calls.size());
+  for (std::size_t u = 0; u < batch_calls.size(); ++u)
+    t.back_to_back_us.push_back(elapsed_us(u) / batch_calls[u]);
   return t;
 }
 
@@ -123,4 +141,13 @@ double median(std::vector<double> values) {
   return 0.5 * (lower + upper);
 }
 
-}  // namespace moejit::gpubench
+SampleStats sample_stats(const std::vector<double>& values) {
+  SampleStats s;
+  if (values.empty()) return s;
+  s.median = median(values);
+  s.min = *std::min_element(values.begin(), values.end());
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  return s;
+}
+
+}  // namespace moejit
