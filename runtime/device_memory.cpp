@@ -1,4 +1,4 @@
-// RAII device buffers, streams, events and captured graphs over the lazily loaded driver.
+// RAII device buffers, streams and captured graphs over the lazily loaded driver.
 #include "runtime/device_memory.hpp"
 
 #include <string>
@@ -81,32 +81,6 @@ DeviceStream::~DeviceStream() {
 
 void DeviceStream::synchronize() const {
   driver::check(driver::api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
-}
-
-EventTimer::EventTimer() {
-  ensure_context();
-  driver::check(driver::api().cuEventCreate(&start_, CU_EVENT_DEFAULT), "cuEventCreate");
-  driver::check(driver::api().cuEventCreate(&stop_, CU_EVENT_DEFAULT), "cuEventCreate");
-}
-
-EventTimer::~EventTimer() {
-  if (start_ != nullptr) driver::api().cuEventDestroy(start_);
-  if (stop_ != nullptr) driver::api().cuEventDestroy(stop_);
-}
-
-void EventTimer::start(CUstream stream) {
-  driver::check(driver::api().cuEventRecord(start_, stream), "cuEventRecord");
-}
-
-void EventTimer::stop(CUstream stream) {
-  driver::check(driver::api().cuEventRecord(stop_, stream), "cuEventRecord");
-}
-
-float EventTimer::elapsed_ms() const {
-  driver::check(driver::api().cuEventSynchronize(stop_), "cuEventSynchronize");
-  float ms = 0.0f;
-  driver::check(driver::api().cuEventElapsedTime(&ms, start_, stop_), "cuEventElapsedTime");
-  return ms;
 }
 
 CapturedGraph::~CapturedGraph() {

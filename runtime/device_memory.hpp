@@ -1,5 +1,5 @@
-// Small RAII helpers over the driver API for tests and benchmarks: device buffers, streams,
-// CUDA events for timing, and CUDA graph capture. Not used on the run() path.
+// Small RAII helpers over the driver API for tests and benchmarks: device buffers, streams and
+// CUDA graph capture (timing: call_timer.hpp). Not used on the run() path.
 #pragma once
 
 #include <cuda.h>
@@ -70,23 +70,6 @@ class DeviceStream {
 
  private:
   CUstream stream_ = nullptr;
-};
-
-// Times work on a stream with a pair of CUDA events.
-class EventTimer {
- public:
-  EventTimer();
-  ~EventTimer();
-  EventTimer(const EventTimer&) = delete;
-  EventTimer& operator=(const EventTimer&) = delete;
-  void start(CUstream stream);
-  void stop(CUstream stream);
-  // Milliseconds between start and stop; waits for stop to complete.
-  float elapsed_ms() const;
-
- private:
-  CUevent start_ = nullptr;
-  CUevent stop_ = nullptr;
 };
 
 // A CUDA graph captured from a stream: begin() starts capturing, end() instantiates it.

@@ -222,9 +222,8 @@ std::string legend(const Report& r) {
          "benchmark one CUDA graph of ten calls), after " +
          std::to_string(r.warmup) +
          " warm-up calls; alone µs: median of as many calls each between its own pair of events, "
-         "whose records add device time that shows on short calls. Every batch is enqueued before "
-         "the "
-         "device starts it. sets: buffer sets rotated between (L2 " +
+         "whose records add device time that shows on short calls. Every batch is enqueued "
+         "before the device starts it. sets: buffer sets rotated between (L2 " +
          std::to_string(r.l2_bytes >> 20) +
          " MiB). Routing: top_k distinct random experts per token, a draw touching the expected "
          "number of experts (rounded). Bytes = weights of the experts touched at the format's "

@@ -38,39 +38,50 @@ bool mentions(const Error& e, const std::string& part) {
   return std::string(e.what()).find(part) != std::string::npos;
 }
 
+// A case's plan on the current device, its operands on the host and the device, and a stream.
+struct PlannedCase {
+  explicit PlannedCase(const Case& from)
+      : c(from),
+        plan(MoePlan::select(c.descriptor())),
+        ops(make_operands(c)),
+        device(upload_operands(c, ops, plan.workspace_size())) {}
+  void run() const {
+    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
+  }
+  CheckResult check() const { return check_device_output(c, ops, plan, device); }
+
+  Case c;
+  MoePlan plan;
+  HostOperands ops;
+  DeviceOperands device;
+  DeviceStream stream;
+};
+
 TEST(PlanRuntime, RunIsCapturedIntoAGraphAndReplayed) {
   MOEJIT_REQUIRE_GPU();
-  const Case c = small_case(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16);
-  const MoePlan plan = MoePlan::select(c.descriptor());
-  const HostOperands ops = make_operands(c);
-  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
-  DeviceStream stream;
+  PlannedCase p(small_case(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16));
   CapturedGraph graph;
-  graph.begin(stream.get());
-  plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
-  graph.end(stream.get());
+  graph.begin(p.stream.get());
+  p.run();
+  graph.end(p.stream.get());
   for (int replay = 0; replay < 2; ++replay) {
-    device.poison();
-    graph.launch(stream.get());
-    stream.synchronize();
-    const CheckResult r = check_device_output(c, ops, plan, device);
-    EXPECT_TRUE(r.pass) << plan.sku() << " replay " << replay << ": " << r.summary();
+    p.device.poison();
+    graph.launch(p.stream.get());
+    p.stream.synchronize();
+    const CheckResult r = p.check();
+    EXPECT_TRUE(r.pass) << p.plan.sku() << " replay " << replay << ": " << r.summary();
   }
 }
 
 TEST(PlanRuntime, CallTimerTimesEveryCallAloneAndBackToBack) {
   MOEJIT_REQUIRE_GPU();
-  const Case c = small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32);
-  const MoePlan plan = MoePlan::select(c.descriptor());
-  const HostOperands ops = make_operands(c);
-  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
-  DeviceStream stream;
-  CallTimer timer(stream.get(), 40);
+  const PlannedCase p(small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32));
+  CallTimer timer(p.stream.get(), 40);
   std::vector<int> indices;
   const int iters = CallTimer::kBackToBackBatch + 3;  // one full batch and one partial
   const CallTiming t = timer.measure(2, iters, [&](int i) {
     indices.push_back(i);
-    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
+    p.run();
   });
   // Warm-up, alone and back-to-back calls, numbered on through all three.
   ASSERT_EQ(indices.size(), static_cast<std::size_t>(2 + 2 * iters));
@@ -85,7 +96,7 @@ TEST(PlanRuntime, CallTimerTimesEveryCallAloneAndBackToBack) {
   EXPECT_LE(s.min, s.median);
   EXPECT_LE(s.min, s.mean);
   // The last call's output is the plan's result.
-  const CheckResult r = check_device_output(c, ops, plan, device);
+  const CheckResult r = p.check();
   EXPECT_TRUE(r.pass) << r.summary();
 }
 
@@ -190,22 +201,16 @@ TEST(PlanRuntime, PlanCompiledForTheNamedDeviceArchitectureRuns) {
 
 TEST(PlanRuntime, RunOnACachedPlanCostsMicrosecondsOfHostTime) {
   MOEJIT_REQUIRE_GPU();
-  const Case c = small_case(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16);
-  const MoePlan plan = MoePlan::select(c.descriptor());
-  const HostOperands ops = make_operands(c);
-  DeviceOperands device = upload_operands(c, ops, plan.workspace_size());
-  DeviceStream stream;
-  auto run = [&] {
-    plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args);
-  };
+  const PlannedCase p(small_case(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16));
+  const auto run = [&] { p.run(); };
   run();  // loads nothing new: select already loaded the module
-  stream.synchronize();
+  p.stream.synchronize();
   std::vector<double> per_run_us;
   for (int batch = 0; batch < 20; ++batch) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 50; ++i) run();
     const auto t1 = std::chrono::steady_clock::now();
-    stream.synchronize();
+    p.stream.synchronize();
     per_run_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / 50);
   }
   std::sort(per_run_us.begin(), per_run_us.end());

@@ -2,6 +2,7 @@
 // advice, nothing crashes, and the queries that must not throw do not.
 #include <gtest/gtest.h>
 
+#include "runtime/call_timer.hpp"
 #include "runtime/device_memory.hpp"
 #include "runtime/driver.hpp"
 #include "tests/runtime/error_matchers.hpp"
@@ -31,7 +32,7 @@ TEST_F(WithoutDevice, DeviceQueriesThrowNoDeviceWithAdvice) {
 
 TEST_F(WithoutDevice, DeviceMemoryHelpersThrowNoDevice) {
   EXPECT_TRUE(throws_error([] { DeviceBuffer b(64); }, ErrorCode::NoDevice, {}));
-  EXPECT_TRUE(throws_error([] { EventTimer t; }, ErrorCode::NoDevice, {}));
+  EXPECT_TRUE(throws_error([] { CallTimer t(nullptr, 1); }, ErrorCode::NoDevice, {}));
 }
 
 TEST(DriverErrors, DescribeNamesTheResultEvenWithoutADriver) {
