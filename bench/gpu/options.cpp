@@ -30,8 +30,10 @@ Usage: moejit_gpu_bench [options]
 Per point: median µs per call of calls enqueued back to back (batches of 16 between a pair of CUDA
 events, as llama.cpp and vLLM time their kernels), and "alone µs", the median of as many calls
 each between its own pair of events; after warm-up, rotating between buffer sets when one set
-would fit in L2; GB/s and TFLOP/s; x floor = time / max(bytes / 3.0 TB/s, flops / 790 TFLOP/s)
-for that kernel's bytes; x peer = time / the best peer time of shared/docs/performance.md.
+would fit in L2, and for such points "warm µs" too, back to back on one set whose weights then
+stay in L2 (as in the peers' runs), with a second standing against the peers (like for like);
+GB/s and TFLOP/s; x floor = time / max(bytes / 3.0 TB/s, flops / 790 TFLOP/s) for that
+kernel's bytes; x peer = time / the best peer time of shared/docs/performance.md.
 Routing: top_k random distinct experts per token, drawn until the experts touched are the
 expected count E * (1 - (1 - top_k / E)^T), rounded (the count the floors of performance.md
 assume); no top-k weights. Needs a CUDA GPU (exit 1 without one); progress goes to stderr,

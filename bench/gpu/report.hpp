@@ -24,7 +24,10 @@ struct PointResult {
   double bytes = 0;
   double flops = 0;
   double median_us = 0, min_us = 0, mean_us = 0;  // per call, calls back to back
-  double alone_us = 0;    // median per call, each call between its own events
+  double alone_us = 0;  // median per call, each call between its own events
+  // Back to back on one buffer set (its weights stay in L2 between calls, as in the peers'
+  // runs); 0 when the point has one set (its operands do not fit in L2).
+  double warm_us = 0;
   double enqueue_us = 0;  // median host time of one run() call
   double floor_us = 0;    // max(bytes / peak bandwidth, flops / peak throughput)
   std::optional<PeerTime> peer;
