@@ -137,10 +137,9 @@ void time_weight_group(const Options& o, std::size_t l2, const std::vector<std::
       p.enqueue_us = median(t.enqueue_us);
       if (ops.sets() > 1) {
         // The same calls on one set: its weights stay in L2, as they did in the peers' runs.
-        const CallTiming warm = timer.measure(o.warmup, o.iters, [&](int) {
+        p.warm_us = median(timer.measure_back_to_back(o.warmup, o.iters, [&](int) {
           plan.run(stream.get(), ops.workspace(), ops.workspace_bytes(), args.front());
-        });
-        p.warm_us = median(warm.back_to_back_us);
+        }));
       }
     } catch (const std::exception& e) {
       p.error = e.what();

@@ -14,32 +14,32 @@ namespace moejit::cli {
 namespace {
 
 CommandHelp bench_help() {
-  return {"bench",
-          "bench SPEC [--tokens T] [--experts E] [--top-k K] [--n N] [--k K]\n"
-          "                    [--weights|--no-weights] [--prefill|--decode] [--seed S]\n"
-          "                    [--warmup N] [--iters N] [--no-rotate] [--json]",
-          "Times the kernel on GPU 0 through MoePlan::run on fresh random data: --warmup runs,\n"
-          "then --iters runs back to back in batches of 16, a pair of CUDA events around each\n"
-          "batch (how llama.cpp and vLLM time their kernels), and --iters runs each between its\n"
-          "own pair of events (\"alone\": the event records add device time to a short run).\n"
-          "Every batch is enqueued before the GPU starts it, so the host's launch overhead is\n"
-          "hidden. Reports the median (and minimum and mean) back-to-back time per run and the\n"
-          "median alone in microseconds, the bandwidth in GB/s (10^9 bytes per second) of the "
-          "weights of the\n"
-          "experts the routing touches, the activations and the outputs, and TFLOP/s\n"
-          "(2 * P * N * K flops for P routed pairs; every kernel of a run counts, helper kernels\n"
-          "included). Unless --no-rotate, when what one run reads (the activations and the\n"
-          "touched experts' weights) would stay in L2, the activations and weights are copied\n"
-          "several times and the runs rotate through the copies (reads of four L2 sizes in all,\n"
-          "as half the free device memory allows), so the figure is a cold-L2 one. Exit status\n"
-          "1 when there is no GPU.",
-          problem_options_help() +
-              "\nExamples:\n"
-              "  moejit bench wmma_gguf:q4_k:bf16 --tokens 1 --experts 128 --top-k 8 --n 768 "
-              "--k 2048\n"
-              "  moejit bench scalar_gguf:q4_k --tokens 8 --experts 8 --top-k 2 --n 14336 "
-              "--k 4096 --json\n\n" +
-              spec_syntax_help()};
+  return {
+      "bench",
+      "bench SPEC [--tokens T] [--experts E] [--top-k K] [--n N] [--k K]\n"
+      "                    [--weights|--no-weights] [--prefill|--decode] [--seed S]\n"
+      "                    [--warmup N] [--iters N] [--no-rotate] [--json]",
+      "Times the kernel on GPU 0 through MoePlan::run on fresh random data: --warmup runs,\n"
+      "then --iters runs back to back in batches of 16, a pair of CUDA events around each\n"
+      "batch (how llama.cpp and vLLM time their kernels), and --iters runs each between its\n"
+      "own pair of events (\"alone\": the event records add device time to a short run).\n"
+      "Every batch is enqueued before the GPU starts it, so the host's launch overhead is\n"
+      "hidden. Reports the median (and minimum and mean) back-to-back time per run and the\n"
+      "median alone in microseconds, the bandwidth in GB/s (10^9 bytes per second) of the\n"
+      "weights of the experts the routing touches, the activations and the outputs, and\n"
+      "TFLOP/s (2 * P * N * K flops for P routed pairs; every kernel of a run counts, helper\n"
+      "kernels included). Unless --no-rotate, when what one run reads (the activations and the\n"
+      "touched experts' weights) would stay in L2, the activations and weights are copied\n"
+      "several times and the runs rotate through the copies (reads of four L2 sizes in all,\n"
+      "as half the free device memory allows), so the figure is a cold-L2 one. Exit status\n"
+      "1 when there is no GPU.",
+      problem_options_help() +
+          "\nExamples:\n"
+          "  moejit bench wmma_gguf:q4_k:bf16 --tokens 1 --experts 128 --top-k 8 --n 768 "
+          "--k 2048\n"
+          "  moejit bench scalar_gguf:q4_k --tokens 8 --experts 8 --top-k 2 --n 14336 "
+          "--k 4096 --json\n\n" +
+          spec_syntax_help()};
 }
 
 po::options_description bench_options() {

@@ -44,9 +44,9 @@ CommandHelp tune_help() {
           "(--preset, --shape) x a token count (--tokens). For each point the candidate tiles\n"
           "(the default tile and up to 19 others, see codegen/tile_candidates.hpp) are compiled\n"
           "first, all points at once, on -j threads (progress on stderr); then each candidate is\n"
-          "timed as `moejit bench` times a kernel (--warmup runs, then --iters runs back to back\n"
+          "timed back to back as `moejit bench` times a kernel (--warmup runs, then --iters runs\n"
           "in batches between CUDA events, median per run, operands rotated out of L2; ranked\n"
-          "by that back-to-back median) on random data: one\n"
+          "by that median; no alone runs) on random data: one\n"
           "activation row per token and no top-k weights (the up-projection GEMM the tracked\n"
           "benchmarks time), or with --weights one row per pair and top-k weights; the fastest\n"
           "is run once more and checked against the CPU reference as `moejit verify` does (on\n"
@@ -226,7 +226,7 @@ void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, 
   for (std::size_t i = 0; i < plans.size(); ++i) {
     if (!plans[i]) continue;
     try {
-      w.candidates[i].median_us = time_plan(*plans[i], device, warmup, iters).back_to_back.median;
+      w.candidates[i].median_us = time_plan_back_to_back(*plans[i], device, warmup, iters).median;
       order.push_back(i);
     } catch (const std::exception& e) {
       w.candidates[i].failure = std::string("run: ") + e.what();

@@ -2,6 +2,7 @@
 #include "cli/gpu_timing.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "runtime/device_memory.hpp"
 #include "runtime/driver.hpp"
@@ -20,14 +21,31 @@ int rotation_copies(std::size_t read_bytes, std::size_t copy_bytes, int ordinal,
   return static_cast<int>(std::max<std::size_t>(1, copies));
 }
 
-Timing time_plan(const MoePlan& plan, const DeviceProblem& device, int warmup, int iters) {
-  DeviceStream stream;
-  CallTimer timer(stream.get(), iters);
-  const CallTiming t = timer.measure(warmup, iters, [&](int i) {
+namespace {
+
+// Run i of a timing: the plan on operand copy i, on `stream`.
+std::function<void(int)> plan_call(const MoePlan& plan, const DeviceProblem& device,
+                                   const DeviceStream& stream) {
+  return [&plan, &device, &stream](int i) {
     plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(),
              device.args(static_cast<std::size_t>(i)));
-  });
+  };
+}
+
+}  // namespace
+
+Timing time_plan(const MoePlan& plan, const DeviceProblem& device, int warmup, int iters) {
+  const DeviceStream stream;
+  CallTimer timer(stream.get(), iters);
+  const CallTiming t = timer.measure(warmup, iters, plan_call(plan, device, stream));
   return {sample_stats(t.back_to_back_us), median(t.alone_us)};
+}
+
+SampleStats time_plan_back_to_back(const MoePlan& plan, const DeviceProblem& device, int warmup,
+                                   int iters) {
+  const DeviceStream stream;
+  CallTimer timer(stream.get(), iters);
+  return sample_stats(timer.measure_back_to_back(warmup, iters, plan_call(plan, device, stream)));
 }
 
 }  // namespace moejit::cli

@@ -28,4 +28,8 @@ struct Timing {
 // (DeviceProblem::args). Throws what MoePlan::run and the driver throw.
 Timing time_plan(const MoePlan& plan, const DeviceProblem& device, int warmup, int iters);
 
+// The back-to-back runs of time_plan only (no alone phase): what `moejit tune` ranks by.
+SampleStats time_plan_back_to_back(const MoePlan& plan, const DeviceProblem& device, int warmup,
+                                   int iters);
+
 }  // namespace moejit::cli

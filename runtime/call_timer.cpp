@@ -54,6 +54,14 @@ class Gates {
   std::deque<Gate> gates_;  // stable addresses
 };
 
+double elapsed_us(CUevent start, CUevent stop) {
+  const driver::Api& api = driver::api();
+  driver::check(api.cuEventSynchronize(stop), "cuEventSynchronize");
+  float ms = 0;
+  driver::check(api.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+  return 1000.0 * ms;
+}
+
 }  // namespace
 
 CallTimer::CallTimer(CUstream stream, int max_calls) : stream_(stream) {
@@ -73,20 +81,42 @@ CallTimer::~CallTimer() {
   for (CUevent e : stops_) api.cuEventDestroy(e);
 }
 
+void CallTimer::warm_up(int warmup, int& next, const std::function<void(int)>& call) {
+  for (int i = 0; i < warmup; ++i) call(next++);
+  driver::check(driver::api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
+}
+
+std::vector<double> CallTimer::back_to_back(int iters, int& next,
+                                            const std::function<void(int)>& call) {
+  const driver::Api& api = driver::api();
+  std::vector<int> batch_calls;
+  {
+    Gates gates(stream_);
+    for (int first = 0; first < iters; first += kBackToBackBatch) {
+      Gate& gate = gates.close();
+      const int calls = std::min(iters - first, kBackToBackBatch);
+      const std::size_t u = batch_calls.size();
+      driver::check(api.cuEventRecord(starts_[u], stream_), "cuEventRecord");
+      for (int i = 0; i < calls; ++i) call(next++);
+      driver::check(api.cuEventRecord(stops_[u], stream_), "cuEventRecord");
+      batch_calls.push_back(calls);
+      gate.open.store(true, std::memory_order_release);
+    }
+  }
+  std::vector<double> per_call;
+  per_call.reserve(batch_calls.size());
+  for (std::size_t u = 0; u < batch_calls.size(); ++u)
+    per_call.push_back(elapsed_us(starts_[u], stops_[u]) / batch_calls[u]);
+  return per_call;
+}
+
 CallTiming CallTimer::measure(int warmup, int iters, const std::function<void(int)>& call) {
   const driver::Api& api = driver::api();
   iters = std::min(iters, static_cast<int>(starts_.size()));
-  for (int i = 0; i < warmup; ++i) call(i);
-  driver::check(api.cuStreamSynchronize(stream_), "cuStreamSynchronize");
-  const auto elapsed_us = [&](std::size_t u) {
-    driver::check(api.cuEventSynchronize(stops_[u]), "cuEventSynchronize");
-    float ms = 0;
-    driver::check(api.cuEventElapsedTime(&ms, starts_[u], stops_[u]), "cuEventElapsedTime");
-    return 1000.0 * ms;
-  };
+  int next = 0;
+  warm_up(warmup, next, call);
 
   CallTiming t;
-  int next = warmup;
   t.enqueue_us.reserve(static_cast<std::size_t>(iters));
   {
     Gates gates(stream_);
@@ -106,28 +136,21 @@ CallTiming CallTimer::measure(int warmup, int iters, const std::function<void(in
     }
   }
   t.alone_us.reserve(static_cast<std::size_t>(iters));
-  for (int i = 0; i < iters; ++i) t.alone_us.push_back(elapsed_us(static_cast<std::size_t>(i)));
+  for (std::size_t u = 0; u < static_cast<std::size_t>(iters); ++u)
+    t.alone_us.push_back(elapsed_us(starts_[u], stops_[u]));
 
-  // The same number of calls back to back, one pair of events per batch (the pairs are free
-  // again: every alone interval has been read).
-  std::vector<int> batch_calls;
-  {
-    Gates gates(stream_);
-    for (int first = 0; first < iters; first += kBackToBackBatch) {
-      Gate& gate = gates.close();
-      const int calls = std::min(iters - first, kBackToBackBatch);
-      const std::size_t u = batch_calls.size();
-      driver::check(api.cuEventRecord(starts_[u], stream_), "cuEventRecord");
-      for (int i = 0; i < calls; ++i) call(next++);
-      driver::check(api.cuEventRecord(stops_[u], stream_), "cuEventRecord");
-      batch_calls.push_back(calls);
-      gate.open.store(true, std::memory_order_release);
-    }
-  }
-  t.back_to_back_us.reserve(batch_calls.size());
-  for (std::size_t u = 0; u < batch_calls.size(); ++u)
-    t.back_to_back_us.push_back(elapsed_us(u) / batch_calls[u]);
+  // The same number of calls back to back (the event pairs are free again: every alone interval
+  // has been read).
+  t.back_to_back_us = back_to_back(iters, next, call);
   return t;
+}
+
+std::vector<double> CallTimer::measure_back_to_back(int warmup, int iters,
+                                                    const std::function<void(int)>& call) {
+  iters = std::min(iters, static_cast<int>(starts_.size()));
+  int next = 0;
+  warm_up(warmup, next, call);
+  return back_to_back(iters, next, call);
 }
 
 double median(std::vector<double> values) {

@@ -43,7 +43,18 @@ class CallTimer {
   // Throws what call throws, and Error(CudaError).
   CallTiming measure(int warmup, int iters, const std::function<void(int)>& call);
 
+  // The back-to-back phase alone: call(i) for i in [0, warmup) untimed, then min(iters,
+  // max_calls) calls in back-to-back batches; returns CallTiming::back_to_back_us. For callers
+  // that use no alone figure.
+  std::vector<double> measure_back_to_back(int warmup, int iters,
+                                           const std::function<void(int)>& call);
+
  private:
+  // Runs `warmup` untimed calls from `next` on and synchronises.
+  void warm_up(int warmup, int& next, const std::function<void(int)>& call);
+  // `iters` calls from `next` on in back-to-back batches, one pair of events each.
+  std::vector<double> back_to_back(int iters, int& next, const std::function<void(int)>& call);
+
   CUstream stream_;
   std::vector<CUevent> starts_, stops_;
 };

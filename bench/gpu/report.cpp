@@ -103,6 +103,30 @@ std::string shape_heading(const Shape& s) {
          ")";
 }
 
+// A point of the tables: shape, weight format and token count.
+using PointKey = std::tuple<std::string, std::string, int>;
+
+PointKey key_of(const PointResult& p) {
+  return {std::string(p.shape.name), p.kernel.weight_name(), p.tokens};
+}
+
+double cold_us(const PointResult& p) { return p.median_us; }
+
+// A point's time like for like with the peers: back to back on one buffer set where its
+// operands fit in L2 (the peers reran theirs on the same tensors), else its figure.
+double like_for_like_us(const PointResult& p) { return p.warm_us > 0 ? p.warm_us : p.median_us; }
+
+// The fastest timed kernel of each point by `us`.
+std::map<PointKey, const PointResult*> fastest(const Report& r, double (*us)(const PointResult&)) {
+  std::map<PointKey, const PointResult*> best;
+  for (const PointResult& p : r.points) {
+    if (!p.timed()) continue;
+    const PointResult*& b = best[key_of(p)];
+    if (b == nullptr || us(p) < us(*b)) b = &p;
+  }
+  return best;
+}
+
 Table detail_table(const Report& r, const std::string& shape, bool with_check) {
   Table t;
   t.header = {"kernel", "tokens",  "tile",     "sets",    "µs",   "alone µs", "warm µs",
@@ -145,16 +169,14 @@ Table detail_table(const Report& r, const std::string& shape, bool with_check) {
 Table summary_table(const Report& r, const std::string& shape, bool padded) {
   std::vector<int> tokens;
   std::vector<std::string> weights;
-  std::map<std::pair<std::string, int>, const PointResult*> best;
   for (const PointResult& p : r.points) {
     if (p.shape.name != shape || !p.timed()) continue;
     if (std::find(tokens.begin(), tokens.end(), p.tokens) == tokens.end())
       tokens.push_back(p.tokens);
     const std::string w = p.kernel.weight_name();
     if (std::find(weights.begin(), weights.end(), w) == weights.end()) weights.push_back(w);
-    const PointResult*& b = best[{w, p.tokens}];
-    if (b == nullptr || p.median_us < b->median_us) b = &p;
   }
+  const std::map<PointKey, const PointResult*> best = fastest(r, cold_us);
   std::sort(tokens.begin(), tokens.end());
   Table t;
   t.header = {"weights"};
@@ -166,7 +188,7 @@ Table summary_table(const Report& r, const std::string& shape, bool padded) {
   for (const std::string& w : weights) {
     std::vector<std::string> row{w};
     for (int n : tokens) {
-      const auto it = best.find({w, n});
+      const auto it = best.find({shape, w, n});
       if (it == best.end()) {
         row.emplace_back("-");
         continue;
@@ -183,50 +205,36 @@ Table summary_table(const Report& r, const std::string& shape, bool padded) {
   return t;
 }
 
-// A point's time like for like with the peers: back to back on one buffer set where its
-// operands fit in L2 (the peers reran theirs on the same tensors), else its figure.
-double like_for_like_us(const PointResult& p) { return p.warm_us > 0 ? p.warm_us : p.median_us; }
-
-// How the best moejit kernel of each (shape, weights, tokens) with a peer compares with it,
-// timed as the tables are (operands rotated out of L2) and like for like: one line each, with
-// the points slower than the peer.
+// How the best moejit kernel of each point with a peer compares with it, timed as the tables are
+// (operands rotated out of L2) and like for like: one line each, with the points slower than the
+// peer.
 std::vector<std::string> standing_lines(const Report& r) {
-  struct Best {
-    const PointResult* cold = nullptr;
-    const PointResult* warm = nullptr;
-  };
-  std::map<std::tuple<std::string, std::string, int>, Best> best;
-  std::vector<std::tuple<std::string, std::string, int>> order;
-  for (const PointResult& p : r.points) {
-    if (!p.timed() || !p.peer) continue;
-    const auto key = std::make_tuple(std::string(p.shape.name), p.kernel.weight_name(), p.tokens);
-    Best& b = best[key];
-    if (b.cold == nullptr) order.push_back(key);
-    if (b.cold == nullptr || p.median_us < b.cold->median_us) b.cold = &p;
-    if (b.warm == nullptr || like_for_like_us(p) < like_for_like_us(*b.warm)) b.warm = &p;
-  }
+  std::vector<PointKey> order;  // the points with a peer, in table order
+  for (const PointResult& p : r.points)
+    if (p.timed() && p.peer && std::find(order.begin(), order.end(), key_of(p)) == order.end())
+      order.push_back(key_of(p));
   if (order.empty()) return {};
-  const auto line = [&](const std::string& how, bool warm) {
+  const auto line = [&](const std::string& how, double (*us)(const PointResult&)) {
+    const std::map<PointKey, const PointResult*> best = fastest(r, us);
     std::size_t faster = 0;
     std::string slower;
-    for (const auto& key : order) {
-      const PointResult& p = warm ? *best[key].warm : *best[key].cold;
-      const double us = warm ? like_for_like_us(p) : p.median_us;
-      if (us < p.peer->us) {
+    for (const PointKey& key : order) {
+      const PointResult& p = *best.at(key);
+      if (us(p) < p.peer->us) {
         ++faster;
         continue;
       }
       slower += (slower.empty() ? "" : "; ") + std::get<0>(key) + " " + std::get<1>(key) +
-                " T=" + std::to_string(std::get<2>(key)) + " " + time_text(us) + " (" +
-                fixed(us / p.peer->us, 3) + "x)";
+                " T=" + std::to_string(std::get<2>(key)) + " " + time_text(us(p)) + " (" +
+                fixed(us(p) / p.peer->us, 3) + "x)";
     }
     return how + ": " + std::to_string(faster) + " of " + std::to_string(order.size()) +
            " points faster than the best peer" + (slower.empty() ? "" : "; slower: " + slower);
   };
-  return {line("Timed as in the tables (operands rotated out of L2)", false),
+  return {line("Timed as in the tables (operands rotated out of L2)", cold_us),
           line("Like for like (weights left in L2 between calls where they fit, as the peers "
                "ran: warm µs)",
-               true)};
+               like_for_like_us)};
 }
 
 Table overhead_table(const Report& r) {

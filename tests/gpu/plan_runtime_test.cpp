@@ -100,6 +100,25 @@ TEST(PlanRuntime, CallTimerTimesEveryCallAloneAndBackToBack) {
   EXPECT_TRUE(r.pass) << r.summary();
 }
 
+TEST(PlanRuntime, CallTimerTimesBackToBackAlone) {
+  MOEJIT_REQUIRE_GPU();
+  const PlannedCase p(small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32));
+  CallTimer timer(p.stream.get(), 40);
+  std::vector<int> indices;
+  const int iters = CallTimer::kBackToBackBatch + 3;
+  const std::vector<double> us = timer.measure_back_to_back(2, iters, [&](int i) {
+    indices.push_back(i);
+    p.run();
+  });
+  // Warm-up and back-to-back calls only, numbered on.
+  ASSERT_EQ(indices.size(), static_cast<std::size_t>(2 + iters));
+  for (std::size_t i = 0; i < indices.size(); ++i) EXPECT_EQ(indices[i], static_cast<int>(i));
+  ASSERT_EQ(us.size(), 2u);
+  for (double u : us) EXPECT_TRUE(u > 0 && u < 1000) << u;
+  const CheckResult r = p.check();
+  EXPECT_TRUE(r.pass) << r.summary();
+}
+
 TEST(PlanRuntime, SelectRefusesToCompileDuringCaptureButServesCacheHits) {
   MOEJIT_REQUIRE_GPU();
   const Case c = small_case(MoeVariant::Wmma, std::nullopt, ElementKind::F16);
