@@ -93,6 +93,13 @@ std::size_t weight_alignment(GgufBlockFormat format) {
               "q8_1 is an activation format, not a weight format; pick a GGUF weight format");
 }
 
+int staged_bk_step(GgufBlockFormat format) {
+  const BlockLayout& layout = block_layout(format);
+  int blocks = 1;
+  while (blocks * layout.block_bytes % 16 != 0) ++blocks;
+  return blocks * layout.block_elems;
+}
+
 std::optional<std::string> tile_error(const KernelSpec& spec) {
   if (spec.variant != MoeVariant::ScalarGguf)
     return "the spec is for " + std::string(variant_name(spec.variant)) + ", not scalar_gguf";
@@ -125,9 +132,27 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
     return text + ": bm * bn / warps = " + std::to_string(t.bm * cols) +
            " accumulators per thread is over " + std::to_string(kMaxAccumulators) +
            "; lower bm or bn";
-  if (t.bk != 0) return text + ": bk must be 0 (scalar_gguf has no K tile; lanes split K)";
-  if (t.stages != 1) return text + ": stages must be 1 (scalar_gguf has no shared-memory pipeline)";
   const BlockLayout& layout = block_layout(*spec.format);
+  if (t.bk == 0) {
+    if (t.stages != 1)
+      return text +
+             ": stages must be 1 when bk is 0 (lanes load straight from global memory; a "
+             "shared-memory ring needs a K segment bk)";
+  } else {
+    if (t.bk < 0 || t.bk % layout.block_elems != 0)
+      return text +
+             ": bk (the K segment staged through shared memory) must be 0 or a positive "
+             "multiple of " +
+             std::to_string(layout.block_elems) + ", the block size of " + std::string(layout.name);
+    if (t.bk / layout.block_elems * layout.block_bytes % 16 != 0)
+      return text + ": bk = " + std::to_string(t.bk) + " elements are " +
+             std::to_string(t.bk / layout.block_elems * layout.block_bytes) + " bytes of " +
+             std::string(layout.name) + ", not whole 16-byte words; pick a multiple of " +
+             std::to_string(staged_bk_step(*spec.format));
+    if (t.stages < 1 || t.stages > kMaxStagedStages)
+      return text + ": stages (segments in each warp's shared-memory ring) must be in [1, " +
+             std::to_string(kMaxStagedStages) + "]";
+  }
   if (spec.const_k < 0 || spec.const_n < 0) return "n= and k= must not be negative";
   if (spec.const_k != 0 && spec.const_k % layout.block_elems != 0)
     return "k=" + std::to_string(spec.const_k) + " is not a multiple of " +
@@ -150,7 +175,11 @@ KernelTemplate kernel_template(const KernelSpec& spec) {
   out.name_expressions = {
       "&moejit::scalar_gguf_kernel<" + trait + ", " + std::to_string(spec.tile.bm) + ", " +
           std::to_string(spec.tile.bn) + ", " + std::to_string(spec.tile.warps) + ", " +
-          std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k) + ">",
+          std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k) +
+          (spec.tile.bk > 0
+               ? ", " + std::to_string(spec.tile.bk) + ", " + std::to_string(spec.tile.stages)
+               : std::string()) +
+          ">",
       "&moejit::quantize_q8_1_kernel"};
   out.static_asserts = {
       trait + "::kBlockElems == " + std::to_string(layout.block_elems),
@@ -161,7 +190,15 @@ KernelTemplate kernel_template(const KernelSpec& spec) {
   return out;
 }
 
-std::size_t shared_bytes(const KernelSpec&) { return 0; }
+std::size_t shared_bytes(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  if (t.bk <= 0 || !spec.format || t.warps < 1) return 0;
+  const BlockLayout& layout = block_layout(*spec.format);
+  const std::size_t segment = static_cast<std::size_t>(t.bk / layout.block_elems) *
+                              static_cast<std::size_t>(layout.block_bytes);
+  return static_cast<std::size_t>(t.warps) * static_cast<std::size_t>(std::max(t.stages, 1)) *
+         static_cast<std::size_t>(t.bn / t.warps) * segment;
+}
 
 WorkspaceLayout workspace_layout(const KernelSpec& spec, const ProblemDims& dims) {
   require_valid(spec);

@@ -18,6 +18,8 @@ inline constexpr unsigned kMaxQuantizeCtas = 8192;
 inline constexpr int kMaxBlockM = 8;
 inline constexpr int kMaxColsPerWarp = 8;
 inline constexpr int kMaxAccumulators = 32;
+// Most segments in a warp's shared-memory ring (tiles with bk > 0).
+inline constexpr int kMaxStagedStages = 8;
 
 // The byte alignment scalar_gguf_kernel assumes for every weight block address, so the weights
 // pointer, weight_expert_stride and weight_row_stride must all be multiples of it: 16 for q4_K and
@@ -25,5 +27,12 @@ inline constexpr int kMaxAccumulators = 32;
 // blocks are only 2-byte aligned inside a row; the loads handle both 4-byte phases). Throws
 // Error(InvalidProblem) for q8_1, which is not a weight format.
 std::size_t weight_alignment(GgufBlockFormat format);
+
+// Tiles with bk > 0 stage K segments of bk elements through shared memory in whole 16-byte words:
+// bk must be a multiple of this (256 for q4_0, q5_0 and q8_0, 128 for q4_1, 64 for q5_1, 256 for
+// q4_K and q5_K, 1024 for q2_K, 2048 for q3_K and q6_K). The kernel takes that path when
+// the weights, both strides and the row length in bytes are multiples of 16, and loads straight
+// from global memory otherwise.
+int staged_bk_step(GgufBlockFormat format);
 
 }  // namespace moejit::scalar_gguf_codegen

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "codegen/arch_limits.hpp"
+#include "codegen/scalar_gguf_template.hpp"
 #include "codegen/tile_table.hpp"
 #include "codegen/variant_templates.hpp"
 
@@ -53,6 +54,7 @@ struct Problem {
   std::int64_t touched = 1;
   double rows = 1;  // per touched expert
   std::int64_t n = 1;
+  std::int64_t k = 1;
   int sms = 132;
 };
 
@@ -63,6 +65,7 @@ Problem problem_of(GpuArch arch, const ProblemDims& dims) {
       std::max<std::int64_t>(1, std::min(std::max<std::int64_t>(1, dims.num_experts), p.pairs));
   p.rows = rows_per_expert(p.pairs, dims.num_experts);
   p.n = std::max<std::int64_t>(1, dims.size_n);
+  p.k = std::max<std::int64_t>(1, dims.size_k);
   p.sms = typical_sm_count(arch);
   return p;
 }
@@ -179,6 +182,18 @@ std::vector<Ranked> decode_tiles(ElementKind element, GpuArch arch, const Proble
 std::vector<Ranked> scalar_tiles(MoeVariant variant, std::optional<GgufBlockFormat> format,
                                  ElementKind element, GpuArch arch, const Problem& p) {
   const double target_bm = p.rows >= 4 ? 4 : p.rows >= 2 ? 2 : 1;
+  // The staged twin of each shape: K segments of 32 chunks (a chunk per lane), in whole 16-byte
+  // words, no longer than K needs; two in flight per warp when K holds two.
+  int staged_bk = 0, staged_stages = 1;
+  if (format) {
+    const BlockLayout& layout = block_layout(*format);
+    const int step = scalar_gguf_codegen::staged_bk_step(*format);
+    const int chunk_elems = layout.block_elems == 32 ? 32 : 64;
+    const std::int64_t k_words = ceil_div(p.k, step) * step;
+    staged_bk =
+        static_cast<int>(std::min<std::int64_t>(ceil_div(32 * chunk_elems, step) * step, k_words));
+    staged_stages = p.k > staged_bk ? 2 : 1;
+  }
   std::vector<Ranked> out;
   int order = 0;
   for (int bm : {1, 2, 4, 8})
@@ -193,6 +208,9 @@ std::vector<Ranked> scalar_tiles(MoeVariant variant, std::optional<GgufBlockForm
                              0.5 * std::abs(std::log2(bm / target_bm)) + 0.5 * outside(cols, 1, 4) +
                              0.25 * std::abs(std::log2(warps / 4.0));
         out.push_back({t, score, order});
+        const Tile staged{bm, bn, staged_bk, warps, staged_stages};
+        if (staged_bk > 0 && valid(variant, format, element, arch, staged))
+          out.push_back({staged, score + 0.01, order + 100000});
       }
   return out;
 }

@@ -19,7 +19,8 @@ namespace vecdot {
 //   kWeightAlign      alignment in bytes the loads assume for every block address
 //   kGroups, kHasMin, kOffset, Sub   the decoded form (SubWeights)
 //   chunk_sub(c, t)   sub-block index of slot t of chunk c;  chunk_of(j): the chunk of sub-block j
-//   load_chunk(blk, c, w)   decodes the kChunkSubs sub-blocks of chunk c of block blk into w
+//   load_chunk(blk, c, w)   decodes the kChunkSubs sub-blocks of chunk c of block blk into w;
+//                     load_chunk<true> reads a block staged in shared memory instead of global
 struct SingleChunk {
   static constexpr int kSubBlocks = 1;
   static constexpr int kChunkSubs = 1;
@@ -39,9 +40,11 @@ struct Q4_0 : SingleChunk {
   static constexpr bool kHasMin = false;
   static constexpr int kOffset = 8;
   using Sub = SubWeights<kGroups, kHasMin>;
+  template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     unsigned qs[4];
-    const unsigned d = ld_head_block_a2<4>(reinterpret_cast<const unsigned char*>(blk), qs);
+    const unsigned d =
+        ld_head_block_a2<4, kShared>(reinterpret_cast<const unsigned char*>(blk), qs);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       w[0].v[k] = static_cast<int>(qs[k] & 0x0F0F0F0Fu);
@@ -61,12 +64,13 @@ struct Q4_1 : SingleChunk {
   static constexpr bool kHasMin = true;
   static constexpr int kOffset = 0;
   using Sub = SubWeights<kGroups, kHasMin>;
+  template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
-    const unsigned dm = ld_u32(b);
+    const unsigned dm = ld_u32<kShared>(b);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      const unsigned qs = ld_u32(b + 4 + 4 * k);
+      const unsigned qs = ld_u32<kShared>(b + 4 + 4 * k);
       w[0].v[k] = static_cast<int>(qs & 0x0F0F0F0Fu);
       w[0].v[k + 4] = static_cast<int>((qs >> 4) & 0x0F0F0F0Fu);
     }
@@ -96,9 +100,11 @@ struct Q5_0 : SingleChunk {
   static constexpr bool kHasMin = false;
   static constexpr int kOffset = 16;
   using Sub = SubWeights<kGroups, kHasMin>;
+  template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     unsigned body[5];  // qh, qs[0..15]
-    const unsigned d = ld_head_block_a2<5>(reinterpret_cast<const unsigned char*>(blk), body);
+    const unsigned d =
+        ld_head_block_a2<5, kShared>(reinterpret_cast<const unsigned char*>(blk), body);
     const unsigned qs[4] = {body[1], body[2], body[3], body[4]};
     decode_q5(qs, body[0], w[0].v);
     w[0].scale[0] = half_to_f32(d);
@@ -115,13 +121,14 @@ struct Q5_1 : SingleChunk {
   static constexpr bool kHasMin = true;
   static constexpr int kOffset = 0;
   using Sub = SubWeights<kGroups, kHasMin>;
+  template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
-    const unsigned dm = ld_u32(b);
-    const unsigned qh = ld_u32(b + 4);
+    const unsigned dm = ld_u32<kShared>(b);
+    const unsigned qh = ld_u32<kShared>(b + 4);
     unsigned qs[4];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) qs[k] = ld_u32(b + 8 + 4 * k);
+    for (int k = 0; k < 4; ++k) qs[k] = ld_u32<kShared>(b + 8 + 4 * k);
     decode_q5(qs, qh, w[0].v);
     w[0].scale[0] = half_to_f32(dm);
     w[0].min[0] = half_to_f32(dm >> 16);
@@ -138,9 +145,11 @@ struct Q8_0 : SingleChunk {
   static constexpr bool kHasMin = false;
   static constexpr int kOffset = 0;
   using Sub = SubWeights<kGroups, kHasMin>;
+  template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     unsigned qs[8];
-    const unsigned d = ld_head_block_a2<8>(reinterpret_cast<const unsigned char*>(blk), qs);
+    const unsigned d =
+        ld_head_block_a2<8, kShared>(reinterpret_cast<const unsigned char*>(blk), qs);
 #pragma unroll
     for (int k = 0; k < 8; ++k) w[0].v[k] = static_cast<int>(qs[k]);
     w[0].scale[0] = half_to_f32(d);

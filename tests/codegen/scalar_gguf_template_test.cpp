@@ -6,6 +6,7 @@
 #include <cctype>
 #include <climits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codegen/kernel_template.hpp"
@@ -97,6 +98,35 @@ TEST(ScalarGgufTemplate, CompiledSizesEnterTheNameExpression) {
   s.const_k = 2048;
   EXPECT_EQ(sc::kernel_template(s).name_expressions[0],
             "&moejit::scalar_gguf_kernel<moejit::vecdot::Q6_K, 2, 16, 8, 768, 2048>");
+}
+
+TEST(ScalarGgufTemplate, StagedTilesNameTheirSegmentAndRing) {
+  const KernelSpec s = scalar_spec(GgufBlockFormat::Q4_0, Tile{1, 16, 1024, 8, 2});
+  EXPECT_EQ(sc::tile_error(s), std::nullopt);
+  EXPECT_EQ(sc::kernel_template(s).name_expressions[0],
+            "&moejit::scalar_gguf_kernel<moejit::vecdot::Q4_0, 1, 16, 8, 0, 0, 1024, 2>");
+  // 8 warps, 2 segments each, 2 columns of 32 blocks of 18 bytes.
+  EXPECT_EQ(shared_bytes(s), 8u * 2u * 2u * 32u * 18u);
+  const std::vector<KernelStep> plan = sc::launch_plan(s, decode_dims(1, 8, 768, 2048, 128));
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[1].dims.shared_bytes, 18432u);
+}
+
+TEST(ScalarGgufTemplate, StagedSegmentStepIsWholeWords) {
+  const std::pair<GgufBlockFormat, int> steps[] = {
+      {GgufBlockFormat::Q4_0, 256},  {GgufBlockFormat::Q4_1, 128}, {GgufBlockFormat::Q5_0, 256},
+      {GgufBlockFormat::Q5_1, 64},   {GgufBlockFormat::Q8_0, 256}, {GgufBlockFormat::Q2_K, 1024},
+      {GgufBlockFormat::Q3_K, 2048}, {GgufBlockFormat::Q4_K, 256}, {GgufBlockFormat::Q5_K, 256},
+      {GgufBlockFormat::Q6_K, 2048}};
+  for (const auto& [f, step] : steps) {
+    EXPECT_EQ(sc::staged_bk_step(f), step) << format_name(f);
+    EXPECT_EQ(sc::tile_error(scalar_spec(f, Tile{1, 8, step, 4, 2})), std::nullopt)
+        << format_name(f);
+    if (step > block_layout(f).block_elems) {
+      EXPECT_NE(sc::tile_error(scalar_spec(f, Tile{1, 8, step / 2, 4, 2})), std::nullopt)
+          << format_name(f);
+    }
+  }
 }
 
 TEST(ScalarGgufTemplate, InvalidSpecThrowsInvalidProblem) {
@@ -236,9 +266,15 @@ TEST(ScalarGgufTileRules, MessagesNameTheLimit) {
             std::string::npos);
   EXPECT_NE(tile_message(scalar_spec(f, Tile{8, 32, 0, 4, 1})).find("accumulators"),
             std::string::npos);
-  EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 8, 16, 4, 1})).find("bk must be 0"),
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 8, 16, 4, 1})).find("multiple of 256"),
             std::string::npos);
   EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 8, 0, 4, 2})).find("stages must be 1"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 8, 256, 4, 9})).find("[1, 8]"), std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(GgufBlockFormat::Q6_K, Tile{1, 8, 1024, 4, 2}))
+                .find("not whole 16-byte words; pick a multiple of 2048"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 64, 4096, 8, 8})).find("bytes of shared"),
             std::string::npos);
   KernelSpec s = scalar_spec(f);
   s.const_k = 1000;

@@ -105,13 +105,32 @@ TEST(TileCandidates, FollowTheRowsPerExpert) {
   EXPECT_EQ(decode_count(candidate_tiles(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16,
                                          GpuArch{90, true}, dims_of(32, kShapes[1]))),
             0);
-  // scalar_gguf: bk 0, one stage, bm at most 8.
-  for (const Tile& t : candidate_tiles(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0,
-                                       ElementKind::F32, h100, dims_of(8, kShapes[0]))) {
-    EXPECT_EQ(t.bk, 0);
-    EXPECT_EQ(t.stages, 1);
+  // scalar_gguf: bm at most 8; direct tiles (bk 0, one stage) first, then staged twins of the
+  // leading shapes (K segments of 32 chunks, two in flight when K holds two).
+  const std::vector<Tile> scalar = candidate_tiles(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0,
+                                                   ElementKind::F32, h100, dims_of(8, kShapes[0]));
+  int staged = 0;
+  for (const Tile& t : scalar) {
     EXPECT_LE(t.bm, 8);
+    if (t.bk == 0) {
+      EXPECT_EQ(t.stages, 1);
+      EXPECT_EQ(staged, 0) << "a direct tile after a staged one";
+    } else {
+      ++staged;
+      EXPECT_EQ(t.bk, 1024);
+      EXPECT_EQ(t.stages, 2);
+      const Tile direct{t.bm, t.bn, 0, t.warps, 1};
+      EXPECT_NE(std::find(scalar.begin(), scalar.end(), direct), scalar.end());
+    }
   }
+  EXPECT_GE(staged, 1);
+  // q6_K at K = 2048: one segment of 8 blocks.
+  for (const Tile& t : candidate_tiles(MoeVariant::ScalarGguf, GgufBlockFormat::Q6_K,
+                                       ElementKind::F32, h100, dims_of(1, kShapes[0])))
+    if (t.bk != 0) {
+      EXPECT_EQ(t.bk, 2048);
+      EXPECT_EQ(t.stages, 1);
+    }
 }
 
 }  // namespace

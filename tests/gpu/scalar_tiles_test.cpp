@@ -1,7 +1,10 @@
 // ScalarGguf with pinned tiles: one to eight entries per window, one to eight columns per warp,
 // two to eight warps, on ragged shapes: N not a multiple of the tile, K of one block and of many,
 // windows whose entries span several experts, one hot expert, top_k 8, out-of-range ids, null
-// and present top-k weights, 32- and 256-element formats.
+// and present top-k weights, 32- and 256-element formats. Tiles with a K segment (bk > 0) stage
+// the weights through shared memory: rings of one to four segments, K within one segment, over
+// several and with a partial last one, and rows whose length is not a multiple of 16 bytes
+// (q2_K, q3_K and q6_K at most of these K), which take the direct path.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -41,6 +44,36 @@ std::vector<Case> scalar_tile_cases() {
       Case c = shapes[i];
       c.format = formats[(t + i) % std::size(formats)];
       c.tile = tiles[t];
+      c.prefill = c.tokens > 16;
+      c.weighted = seed % 2 == 0;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+
+  // Staged tiles, each with the formats its bk is a whole number of 16-byte words of.
+  struct Staged {
+    TileRequest tile;
+    std::vector<GgufBlockFormat> formats;
+  };
+  const std::vector<GgufBlockFormat> step_256 = {GgufBlockFormat::Q4_0, GgufBlockFormat::Q4_K,
+                                                 GgufBlockFormat::Q8_0, GgufBlockFormat::Q5_0,
+                                                 GgufBlockFormat::Q4_1, GgufBlockFormat::Q5_K};
+  const std::vector<GgufBlockFormat> step_1024 = {GgufBlockFormat::Q2_K, GgufBlockFormat::Q5_1,
+                                                  GgufBlockFormat::Q4_0, GgufBlockFormat::Q8_0};
+  const std::vector<GgufBlockFormat> step_2048 = {GgufBlockFormat::Q6_K, GgufBlockFormat::Q3_K,
+                                                  GgufBlockFormat::Q4_K, GgufBlockFormat::Q2_K,
+                                                  GgufBlockFormat::Q5_1};
+  const Staged staged[] = {
+      {{1, 16, 1024, 8, 2}, step_1024},
+      {{2, 16, 2048, 4, 3}, step_2048},
+      {{4, 8, 512, 2, 1}, step_256},
+      {{1, 4, 256, 2, 4}, step_256},
+  };
+  for (const Staged& st : staged)
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      Case c = shapes[i];
+      c.format = st.formats[i % st.formats.size()];
+      c.tile = st.tile;
       c.prefill = c.tokens > 16;
       c.weighted = seed % 2 == 0;
       c.seed = seed++;
