@@ -1,5 +1,5 @@
 // A small set of runs for compute-sanitizer (memcheck, racecheck): one kernel of each variant,
-// both tile families, the Wmma decode kernel, with out-of-range expert
+// both tile families, the Wmma decode kernel, staged ScalarGguf tiles, with out-of-range expert
 // and pair ids. scripts/device-check.sh runs it with --gtest_filter='*SanitizerSmoke*'.
 #include <gtest/gtest.h>
 
@@ -39,6 +39,12 @@ std::vector<Case> smoke_cases() {
   add(MoeVariant::WmmaGguf, GgufBlockFormat::Q5_0, ElementKind::F16, false, true, false);
   add(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32, false, true, true);
   add(MoeVariant::ScalarGguf, GgufBlockFormat::Q3_K, ElementKind::F32, true, false, false);
+  // Staged tiles: weight segments through each warp's shared-memory ring, one slot refilled
+  // per segment (s1) and two slots refilled across column tiles and windows (s2).
+  add(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_K, ElementKind::F32, false, true, true,
+      TileRequest{1, 8, 256, 4, 1});
+  add(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32, true, false, false,
+      TileRequest{4, 8, 256, 2, 2});
   return cases;
 }
 
