@@ -100,6 +100,14 @@ int staged_bk_step(GgufBlockFormat format) {
   return blocks * layout.block_elems;
 }
 
+std::size_t staged_segment_bytes(GgufBlockFormat format, int bk) {
+  const BlockLayout& layout = block_layout(format);
+  return static_cast<std::size_t>(bk / layout.block_elems) *
+         static_cast<std::size_t>(layout.block_bytes);
+}
+
+int chunk_elems(GgufBlockFormat format) { return block_layout(format).block_elems == 32 ? 32 : 64; }
+
 std::optional<std::string> tile_error(const KernelSpec& spec) {
   if (spec.variant != MoeVariant::ScalarGguf)
     return "the spec is for " + std::string(variant_name(spec.variant)) + ", not scalar_gguf";
@@ -144,10 +152,11 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
              ": bk (the K segment staged through shared memory) must be 0 or a positive "
              "multiple of " +
              std::to_string(layout.block_elems) + ", the block size of " + std::string(layout.name);
-    if (t.bk / layout.block_elems * layout.block_bytes % 16 != 0)
-      return text + ": bk = " + std::to_string(t.bk) + " elements are " +
-             std::to_string(t.bk / layout.block_elems * layout.block_bytes) + " bytes of " +
-             std::string(layout.name) + ", not whole 16-byte words; pick a multiple of " +
+    const std::size_t segment = staged_segment_bytes(*spec.format, t.bk);
+    if (segment % 16 != 0)
+      return text + ": bk = " + std::to_string(t.bk) + " elements are " + std::to_string(segment) +
+             " bytes of " + std::string(layout.name) +
+             ", not whole 16-byte words; pick a multiple of " +
              std::to_string(staged_bk_step(*spec.format));
     if (t.stages < 1 || t.stages > kMaxStagedStages)
       return text + ": stages (segments in each warp's shared-memory ring) must be in [1, " +
@@ -193,9 +202,7 @@ KernelTemplate kernel_template(const KernelSpec& spec) {
 std::size_t shared_bytes(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   if (t.bk <= 0 || !spec.format || t.warps < 1) return 0;
-  const BlockLayout& layout = block_layout(*spec.format);
-  const std::size_t segment = static_cast<std::size_t>(t.bk / layout.block_elems) *
-                              static_cast<std::size_t>(layout.block_bytes);
+  const std::size_t segment = staged_segment_bytes(*spec.format, t.bk);
   return static_cast<std::size_t>(t.warps) * static_cast<std::size_t>(std::max(t.stages, 1)) *
          static_cast<std::size_t>(t.bn / t.warps) * segment;
 }

@@ -35,4 +35,11 @@ std::size_t weight_alignment(GgufBlockFormat format);
 // from global memory otherwise.
 int staged_bk_step(GgufBlockFormat format);
 
+// Bytes of one weight row's K segment of bk elements (bk a multiple of the block size).
+std::size_t staged_segment_bytes(GgufBlockFormat format, int bk);
+
+// K elements one lane decodes per step (a chunk, Fmt::kChunkSubs sub-blocks of 32 in
+// templates/formats/vec_dot_*.cuh): 32 for the 32-element formats, 64 for the k-quants.
+int chunk_elems(GgufBlockFormat format);
+
 }  // namespace moejit::scalar_gguf_codegen

@@ -186,12 +186,11 @@ std::vector<Ranked> scalar_tiles(MoeVariant variant, std::optional<GgufBlockForm
   // words, no longer than K needs; two in flight per warp when K holds two.
   int staged_bk = 0, staged_stages = 1;
   if (format) {
-    const BlockLayout& layout = block_layout(*format);
     const int step = scalar_gguf_codegen::staged_bk_step(*format);
-    const int chunk_elems = layout.block_elems == 32 ? 32 : 64;
+    const int per_lane = scalar_gguf_codegen::chunk_elems(*format);
     const std::int64_t k_words = ceil_div(p.k, step) * step;
     staged_bk =
-        static_cast<int>(std::min<std::int64_t>(ceil_div(32 * chunk_elems, step) * step, k_words));
+        static_cast<int>(std::min<std::int64_t>(ceil_div(32 * per_lane, step) * step, k_words));
     staged_stages = p.k > staged_bk ? 2 : 1;
   }
   std::vector<Ranked> out;
