@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include "codegen/kernel_spec.hpp"
 #include "moejit/types.hpp"
 
 namespace moejit::scalar_gguf_codegen {
@@ -16,6 +17,14 @@ inline constexpr unsigned kMaxQuantizeCtas = 8192;
 // Tile limits of scalar_gguf_kernel: entries per CTA window, columns per warp, and accumulator
 // registers per thread (bm * bn / warps).
 inline constexpr int kMaxBlockM = 8;
+// Tiles with bm >= 16 run on int8 tensor cores (templates/scalar_gguf_mma.cuh): windows of at most
+// this many entries (a multiple of 16), at most kMaxMmaAccumulators f32 accumulators per thread,
+// 3 to kMaxMmaStages ring stages, an sm_80+ target.
+inline constexpr int kMmaBlockM = 16;
+inline constexpr int kMaxMmaBlockM = 64;
+inline constexpr int kMaxMmaAccumulators = 64;
+inline constexpr int kMaxMmaStages = 8;
+inline constexpr int kMinMmaSm = 80;
 inline constexpr int kMaxColsPerWarp = 8;
 inline constexpr int kMaxAccumulators = 32;
 // Most segments in a warp's shared-memory ring (tiles with bk > 0).
@@ -37,6 +46,14 @@ int staged_bk_step(GgufBlockFormat format);
 
 // Bytes of one weight row's K segment of bk elements (bk a multiple of the block size).
 std::size_t staged_segment_bytes(GgufBlockFormat format, int bk);
+
+// Whether the spec's tile runs on int8 tensor cores (scalar_gguf_mma_kernel): bm >= 16.
+bool uses_mma(const Tile& tile);
+
+// The K step of an int8 tensor-core tile must hold whole decode chunks: a multiple of 32 for the
+// 32-element formats, 64 for q2_K, q3_K, q4_K and q5_K (chunks of two adjacent sub-blocks), 128
+// for q6_K (chunks of sub-blocks 4h + r and 4h + r + 2).
+int mma_bk_step(GgufBlockFormat format);
 
 // K elements one lane decodes per step (a chunk, Fmt::kChunkSubs sub-blocks of 32 in
 // templates/formats/vec_dot_*.cuh): 32 for the 32-element formats, 64 for the k-quants.

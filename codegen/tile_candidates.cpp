@@ -211,6 +211,25 @@ std::vector<Ranked> scalar_tiles(MoeVariant variant, std::optional<GgufBlockForm
         if (staged_bk > 0 && valid(variant, format, element, arch, staged))
           out.push_back({staged, score + 0.01, order + 100000});
       }
+  // Int8 tensor-core tiles once experts receive 8 or more entries each: windows of 16 to 64
+  // entries not much above the entries per touched expert, ranked ahead of the dp4a tiles.
+  if (p.rows >= 8.0) {
+    const double lead = 1.0;
+    for (int bm : {16, 32, 64})
+      for (int bn : {64, 128})
+        for (int warps : {4, 8})
+          for (int bk : {128, 256})
+            for (int stages : {3, 4}) {
+              const Tile t{bm, bn, bk, warps, stages};
+              ++order;
+              if (!valid(variant, format, element, arch, t)) continue;
+              const std::int64_t ctas = ceil_div(p.pairs, bm) * ceil_div(p.n, bn);
+              const double waste = std::log2(std::max(1.0, bm / std::max(16.0, p.rows)));
+              const double score = parallelism_penalty(ctas, p.sms) + waste - lead +
+                                   0.25 * std::abs(std::log2(bk / 128.0)) + 0.02 * stages;
+              out.push_back({t, score, order + 200000});
+            }
+  }
   return out;
 }
 

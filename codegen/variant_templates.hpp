@@ -11,6 +11,15 @@ inline constexpr int kMaxTileExtent = 4096;  // BM, BN, BK
 inline constexpr int kMaxTileWarps = 1024;
 inline constexpr int kMaxTileStages = 1024;
 std::optional<std::string> tile_range_error(const Tile& tile);
+
+// Rows of the warp grid of a bm x bn tensor-core tile of `warps` warps (0: no layout whose warp
+// tiles are multiples of 16x16). Mirror of moejit::tc::warp_rows (templates/tc/tile_map.cuh).
+int tc_warp_rows(int bm, int bn, int warps);
+
+// Bytes of the raw GGUF staging ring of a tile (tc::GgufRawSteps::kRingBytes,
+// templates/tc/gguf_steps.cuh): (stages - 3) / P + 2 slots, P = the K steps per block (qk / bk
+// when bk < qk, else 1), of bn rows of the 16-byte chunks covering a step's blocks.
+std::int64_t gguf_raw_ring_bytes(GgufBlockFormat format, const Tile& tile);
 }  // namespace moejit
 
 namespace moejit::scalar_gguf_codegen {

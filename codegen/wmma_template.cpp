@@ -13,18 +13,19 @@
 #include "codegen/variant_templates.hpp"
 #include "moejit/error.hpp"
 
-namespace moejit::wmma_codegen {
+namespace moejit {
 namespace {
 
-constexpr unsigned kOffsetsThreads = 256;
-constexpr std::int64_t kMaxOffsetsCtas = 4096;  // expert_offsets_kernel grid-strides beyond
-constexpr std::int64_t kMaxGridYZ = 65535;
-constexpr std::int64_t kMaxGridX = INT_MAX;
-constexpr int kMaxAccumulators = 128;  // f32 accumulator registers per thread
-constexpr std::int64_t kWorkspaceAlign = 256;
+// Raw staging bytes per weight row and K step (tc::GgufRawSteps::kRawRowBytes).
+std::int64_t raw_row_bytes(GgufBlockFormat format, int bk) {
+  const BlockLayout& layout = block_layout(format);
+  const std::int64_t blocks = bk >= layout.block_elems ? bk / layout.block_elems : 1;
+  return 16 * ((blocks * layout.block_bytes + 30) / 16);
+}
 
-// Mirror of moejit::tc::warp_rows (templates/tc/tile_map.cuh).
-int warp_rows(int bm, int bn, int warps) {
+}  // namespace
+
+int tc_warp_rows(int bm, int bn, int warps) {
   int best = 0;
   int best_long = 0;
   int best_short = 0;
@@ -44,6 +45,25 @@ int warp_rows(int bm, int bn, int warps) {
   }
   return best;
 }
+
+std::int64_t gguf_raw_ring_bytes(GgufBlockFormat format, const Tile& t) {
+  const int qk = block_layout(format).block_elems;
+  const int steps_per_block = t.bk >= qk ? 1 : qk / t.bk;
+  const std::int64_t slots = (t.stages - 3) / steps_per_block + 2;
+  return slots * t.bn * raw_row_bytes(format, t.bk);
+}
+
+}  // namespace moejit
+
+namespace moejit::wmma_codegen {
+namespace {
+
+constexpr unsigned kOffsetsThreads = 256;
+constexpr std::int64_t kMaxOffsetsCtas = 4096;  // expert_offsets_kernel grid-strides beyond
+constexpr std::int64_t kMaxGridYZ = 65535;
+constexpr std::int64_t kMaxGridX = INT_MAX;
+constexpr int kMaxAccumulators = 128;  // f32 accumulator registers per thread
+constexpr std::int64_t kWorkspaceAlign = 256;
 
 // Mirror of moejit::tc::tile_slot_count.
 std::int64_t tile_slot_count(std::int64_t size_m, std::int64_t experts, int bm) {
@@ -88,29 +108,11 @@ int block_elems(const KernelSpec& spec) {
   return spec.format ? block_layout(*spec.format).block_elems : 0;
 }
 
-// Raw staging bytes per weight row and K step (WmmaGgufTraits::kRawRowBytes).
-std::int64_t raw_row_bytes(const KernelSpec& spec) {
-  const BlockLayout& layout = block_layout(*spec.format);
-  const std::int64_t blocks =
-      spec.tile.bk >= layout.block_elems ? spec.tile.bk / layout.block_elems : 1;
-  return 16 * ((blocks * layout.block_bytes + 30) / 16);
-}
-
-// Raw staging bytes of a GGUF tile (GgufWeightSteps::kRingBytes): (stages - 3) / P + 2 slots,
-// P = the K steps per block (qk / BK when BK < qk, else 1).
-std::int64_t raw_ring_bytes(const KernelSpec& spec) {
-  const Tile& t = spec.tile;
-  const int qk = block_layout(*spec.format).block_elems;
-  const int steps_per_block = t.bk >= qk ? 1 : qk / t.bk;
-  const std::int64_t slots = (t.stages - 3) / steps_per_block + 2;
-  return slots * t.bn * raw_row_bytes(spec);
-}
-
 // Shared memory of a WmmaGguf tile with `b_tiles` dequantized B tiles (WmmaGgufTraits::kSmemBytes).
 std::int64_t gguf_shared_bytes(const KernelSpec& spec, int b_tiles) {
   const Tile& t = spec.tile;
   const std::int64_t ld = t.bk + 8;
-  return std::int64_t{t.stages} * t.bm * ld * 2 + raw_ring_bytes(spec) +
+  return std::int64_t{t.stages} * t.bm * ld * 2 + gguf_raw_ring_bytes(*spec.format, spec.tile) +
          b_tiles * std::int64_t{t.bn} * ld * 2;
 }
 
@@ -287,9 +289,9 @@ std::size_t shared_bytes(const KernelSpec& spec) {
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
                                     kWgmmaAlignSlack);
   if (uses_wgmma(spec))  // WgmmaGgufTraits::kSmemBytes
-    return static_cast<std::size_t>(std::int64_t{t.stages} * t.bm * t.bk * 2 +
-                                    2 * std::int64_t{t.bn} * t.bk * 2 + raw_ring_bytes(spec) +
-                                    kWgmmaAlignSlack);
+    return static_cast<std::size_t>(
+        std::int64_t{t.stages} * t.bm * t.bk * 2 + 2 * std::int64_t{t.bn} * t.bk * 2 +
+        gguf_raw_ring_bytes(*spec.format, spec.tile) + kWgmmaAlignSlack);
   const std::int64_t ld = t.bk + 8;
   if (!is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);
@@ -340,7 +342,7 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
            " must be at least 3 for wmma_gguf (blocks are dequantized one K step ahead)";
   // A wgmma tile's warpgroup layout and accumulators are valid by construction (uses_wgmma).
   if (!uses_wgmma(spec)) {
-    const int rows = warp_rows(t.bm, t.bn, t.warps);
+    const int rows = tc_warp_rows(t.bm, t.bn, t.warps);
     if (rows == 0)
       return "no warp layout: " + std::to_string(t.warps) + " warps cannot split a " +
              std::to_string(t.bm) + "x" + std::to_string(t.bn) +
@@ -530,7 +532,7 @@ Tile default_tile(std::optional<GgufBlockFormat> format, ElementKind element, Gp
       break;
   }
   // Keep the warp layout valid after shrinking (a 16x32 tile holds at most 2 warps).
-  while (t.warps > 1 && warp_rows(t.bm, t.bn, t.warps) == 0) t.warps /= 2;
+  while (t.warps > 1 && tc_warp_rows(t.bm, t.bn, t.warps) == 0) t.warps /= 2;
   return t;
 }
 

@@ -12,6 +12,38 @@
 
 namespace moejit {
 
+namespace q8_1_detail {
+
+// One block's quantization, lane l holding value l of the block (all 32 lanes of the warp call
+// it together). Returns this lane's q; d is the f32 block scale and sum the exact sum of the
+// block's q values (the same in every lane).
+__device__ __forceinline__ int quantize_lane(float v, float& d, int& sum) {
+  const unsigned kFull = 0xFFFFFFFFu;
+  float amax = fabsf(v);
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(kFull, amax, o));
+  d = __fdiv_rn(amax, 127.0f);
+  const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
+  const int q = max(-127, min(127, static_cast<int>(roundf(__fmul_rn(v, id)))));
+  sum = q;
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(kFull, sum, o);
+  return q;
+}
+
+// The word of four q values lanes l .. l + 3 hold, in lane l (any lane; meaningful where l % 4
+// == 0).
+__device__ __forceinline__ unsigned pack4(int q) {
+  const unsigned kFull = 0xFFFFFFFFu;
+  const unsigned b0 = static_cast<unsigned>(q) & 0xFFu;
+  const unsigned b1 = __shfl_down_sync(kFull, b0, 1);
+  const unsigned b2 = __shfl_down_sync(kFull, b0, 2);
+  const unsigned b3 = __shfl_down_sync(kFull, b0, 3);
+  return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+}
+
+}  // namespace q8_1_detail
+
 // Reads p.activations (f32 [input_rows, size_k], row-major) and writes p.act_q8
 // (gguf::BlockQ8_1 [input_rows, size_k / 32]). Per block of 32 values x:
 //   amax = max |x|;  d = amax / 127;  id = d != 0 ? 1 / d : 0;
@@ -35,7 +67,6 @@ namespace moejit {
 // NaN and a NaN value quantizes to 0 (the float-to-int conversion saturates and maps NaN to 0).
 __global__ void quantize_q8_1_kernel(MoeParams p) {
   grid_dependency_launch_dependents();
-  const unsigned kFull = 0xFFFFFFFFu;
   const int lane = static_cast<int>(threadIdx.x & 31u);
   const long long warps_per_cta = blockDim.x >> 5;
   const long long warp_stride = static_cast<long long>(gridDim.x) * warps_per_cta;
@@ -47,28 +78,56 @@ __global__ void quantize_q8_1_kernel(MoeParams p) {
   for (long long blk = static_cast<long long>(blockIdx.x) * warps_per_cta + (threadIdx.x >> 5);
        blk < total; blk += warp_stride) {
     // size_k is a whole number of blocks, so block blk holds values [32 blk, 32 blk + 32).
-    const float v = x[blk * 32 + lane];
-    float amax = fabsf(v);
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(kFull, amax, o));
-    const float d = __fdiv_rn(amax, 127.0f);
-    const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
-    const int q = max(-127, min(127, static_cast<int>(roundf(__fmul_rn(v, id)))));
-    int sum = q;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(kFull, sum, o);
-
-    const unsigned b0 = static_cast<unsigned>(q) & 0xFFu;
-    const unsigned b1 = __shfl_down_sync(kFull, b0, 1);
-    const unsigned b2 = __shfl_down_sync(kFull, b0, 2);
-    const unsigned b3 = __shfl_down_sync(kFull, b0, 3);
+    float d;
+    int sum;
+    const int q = q8_1_detail::quantize_lane(x[blk * 32 + lane], d, sum);
+    const unsigned word = q8_1_detail::pack4(q);
     unsigned* dst = out + blk * 9;  // 36-byte blocks
     if (lane == 0) {
       const unsigned dh = __half_as_ushort(__float2half_rn(d));
       const unsigned sh = __half_as_ushort(__float2half_rn(__fmul_rn(d, static_cast<float>(sum))));
       dst[0] = dh | (sh << 16);
     }
-    if ((lane & 3) == 0) dst[1 + (lane >> 2)] = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+    if ((lane & 3) == 0) dst[1 + (lane >> 2)] = word;
+  }
+}
+
+// quantize_q8_1_split_kernel: the same quantization, written for the int8 tensor-core tiles of
+// ScalarGguf (scalar_gguf_mma.cuh) as two arrays: p.act_q8 holds the q values, int8
+// [input_rows, size_k] in element order (16-byte aligned rows when size_k % 16 == 0), followed at
+// byte input_rows * size_k by one 8-byte word per block, [input_rows, size_k / 32]: the f32 value
+// of the block's half d (what the dot products scale by) and, in the second 32-bit half, the exact
+// sums of the block's q values over elements 0..15 (low 16 bits, two's complement) and 16..31
+// (high 16 bits). The q and d values are bit for bit those of quantize_q8_1_kernel.
+__global__ void quantize_q8_1_split_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();
+  const unsigned kFull = 0xFFFFFFFFu;
+  const int lane = static_cast<int>(threadIdx.x & 31u);
+  const long long warps_per_cta = blockDim.x >> 5;
+  const long long warp_stride = static_cast<long long>(gridDim.x) * warps_per_cta;
+  const long long total =
+      static_cast<long long>(p.input_rows) * static_cast<long long>(p.size_k / 32);
+  const float* x = static_cast<const float*>(p.activations);
+  unsigned* qs = static_cast<unsigned*>(p.act_q8);
+  uint2* meta = reinterpret_cast<uint2*>(static_cast<unsigned char*>(p.act_q8) +
+                                         static_cast<long long>(p.input_rows) * p.size_k);
+
+  for (long long blk = static_cast<long long>(blockIdx.x) * warps_per_cta + (threadIdx.x >> 5);
+       blk < total; blk += warp_stride) {
+    float d;
+    int sum;
+    const int q = q8_1_detail::quantize_lane(x[blk * 32 + lane], d, sum);
+    const unsigned word = q8_1_detail::pack4(q);
+    int half_sum = q;  // the sum over this lane's half of the block (lanes 0..15 or 16..31)
+#pragma unroll
+    for (int o = 8; o > 0; o >>= 1) half_sum += __shfl_xor_sync(kFull, half_sum, o);
+    const int hi = __shfl_sync(kFull, half_sum, 16);
+    if (lane == 0) {
+      const float df = __half2float(__float2half_rn(d));
+      meta[blk] = make_uint2(__float_as_uint(df), (static_cast<unsigned>(half_sum) & 0xFFFFu) |
+                                                      (static_cast<unsigned>(hi) << 16));
+    }
+    if ((lane & 3) == 0) qs[blk * 8 + (lane >> 2)] = word;
   }
 }
 

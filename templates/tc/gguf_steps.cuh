@@ -1,12 +1,13 @@
-// The weight side of the GGUF tensor-core kernels (wmma_gguf.cuh, wgmma_gguf.cuh): per K step of
-// BK elements, the raw block bytes of the CTA's BN weight rows are copied into a slot of a ring of
-// kRawSlots staging slots (tc::RawRowLoader), and a staged step is dequantized, exactly, into
-// 8-element groups of T. With BK < qk, the P = qk / BK steps that share a block stage it once, at
-// the first of them (else P = 1, one slot per step). Slot reuse: the kernels issue the copies of
-// step kt + kStages - 1 after the barrier that follows the dequantization of step kt, so at that
-// point the live steps are kt + 1 .. kt + kStages - 1, spanning at most (kStages - 3) / P + 2
-// blocks: block b's slot (b modulo kRawSlots) is refilled, for block b + kRawSlots, only after
-// its last step has been dequantized.
+// The weight side of the GGUF tensor-core kernels (wmma_gguf.cuh, wgmma_gguf.cuh,
+// scalar_gguf_mma.cuh): per K step of BK elements, the raw block bytes of the CTA's BN weight rows
+// are copied into a slot of a ring of kRawSlots staging slots (tc::GgufRawSteps, through
+// tc::RawRowLoader); tc::GgufWeightSteps dequantizes a staged step, exactly, into 8-element groups
+// of T (scalar_gguf_mma.cuh decodes it into int8 codes instead). With BK < qk, the P = qk / BK
+// steps that share a block stage it once, at the first of them (else P = 1, one slot per step).
+// Slot reuse: the kernels issue the copies of step kt + kStages - 1 after the barrier that follows
+// the dequantization of step kt, so at that point the live steps are kt + 1 .. kt + kStages - 1,
+// spanning at most (kStages - 3) / P + 2 blocks: block b's slot (b modulo kRawSlots) is refilled,
+// for block b + kRawSlots, only after its last step has been dequantized.
 #pragma once
 
 #include "formats/dequant.cuh"
@@ -18,7 +19,7 @@ namespace moejit {
 namespace tc {
 
 template <class Fmt, int BN, int BK, int kThreads, int kStages>
-struct GgufWeightSteps {
+struct GgufRawSteps {
   static constexpr int kQk = Fmt::kBlockElems;
   // A step covers max(1, BK / qk) whole blocks per row; with BK < qk, the block holding its
   // BK elements, shared by kStepsPerBlock steps.
@@ -31,15 +32,6 @@ struct GgufWeightSteps {
   static constexpr int kRawRowBytes = kRawChunks * 16;
   static constexpr int kStageBytes = BN * kRawRowBytes;
   static constexpr int kRingBytes = kRawSlots * kStageBytes;
-  static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
-  // Groups per task: Fmt::kTaskGroups (two for formats whose groups share a costly header decode:
-  // a task's two inlined dequantize8 calls read the same sub-block header, which the compiler
-  // then decodes once) when the tasks still split evenly over the threads, else one.
-  static constexpr int kTaskGroups =
-      Fmt::kTaskGroups == 2 && (BN * (kGroups / 2)) % kThreads == 0 ? 2 : 1;
-  static constexpr int kRowTasks = kGroups / kTaskGroups;  // tasks per row and step
-  static constexpr int kTasks = BN * kRowTasks;
-  static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
 
   RawRowLoader<BN, kRawChunks, kThreads> loader;
   unsigned expert_w_low;           // the expert's weight address modulo 2^32
@@ -89,6 +81,43 @@ struct GgufWeightSteps {
                 static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
                 valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
   }
+
+  // Where row r of step kt's staged blocks starts in `ring`: the row's address modulo 16 plus the
+  // step's first byte (rows past size_n hold no data).
+  __device__ __forceinline__ const unsigned char* staged_row(const unsigned char* ring, int kt,
+                                                             int r) const {
+    const int step_misalign =
+        static_cast<int>((static_cast<unsigned>(first_block(kt)) * Fmt::kBlockBytes) & 15u);
+    const int row_misalign =
+        static_cast<int>((expert_w_low + static_cast<unsigned>(n0 + r) * row_stride_low) & 15u);
+    return ring + slot(kt) * kStageBytes + r * kRawRowBytes + ((row_misalign + step_misalign) & 15);
+  }
+};
+
+template <class Fmt, int BN, int BK, int kThreads, int kStages>
+struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages> {
+  using Raw = GgufRawSteps<Fmt, BN, BK, kThreads, kStages>;
+  using Raw::expert_w_low;
+  using Raw::first_block;
+  using Raw::kQk;
+  using Raw::kRawRowBytes;
+  using Raw::kStageBytes;
+  using Raw::kStepsPerBlock;
+  using Raw::n0;
+  using Raw::row_stride_low;
+  using Raw::rows_aligned;
+  using Raw::size_k;
+  using Raw::size_n;
+  using Raw::slot;
+  static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
+  // Groups per task: Fmt::kTaskGroups (two for formats whose groups share a costly header decode:
+  // a task's two inlined dequantize8 calls read the same sub-block header, which the compiler
+  // then decodes once) when the tasks still split evenly over the threads, else one.
+  static constexpr int kTaskGroups =
+      Fmt::kTaskGroups == 2 && (BN * (kGroups / 2)) % kThreads == 0 ? 2 : 1;
+  static constexpr int kRowTasks = kGroups / kTaskGroups;  // tasks per row and step
+  static constexpr int kTasks = BN * kRowTasks;
+  static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
 
   // Dequantizes step kt, staged in `ring`: for each of this thread's tasks c (row c / kRowTasks,
   // groups (c % kRowTasks) * kTaskGroups + u), calls store(row, group, packed) with each group's 8

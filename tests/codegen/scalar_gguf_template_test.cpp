@@ -30,6 +30,8 @@ KernelSpec scalar_spec(GgufBlockFormat f, Tile tile = Tile{1, 8, 0, 4, 1}, int s
   return s;
 }
 
+std::string tile_message(const KernelSpec& s) { return sc::tile_error(s).value_or(""); }
+
 // Routed problem: tokens * top_k pairs, activations indexed by token (no top-k weights).
 ProblemDims decode_dims(std::int64_t tokens, std::int64_t top_k, std::int64_t n, std::int64_t k,
                         std::int64_t experts) {
@@ -224,6 +226,69 @@ TEST(ScalarGgufLaunch, BadSizesThrowNamingTheSize) {
   }
 }
 
+TEST(ScalarGgufTemplate, MmaTilesNameTheTensorCoreKernelAndSplitQuantizer) {
+  const KernelSpec s = scalar_spec(GgufBlockFormat::Q4_K, Tile{32, 128, 128, 4, 3});
+  EXPECT_TRUE(sc::uses_mma(s.tile));
+  EXPECT_FALSE(sc::uses_mma(Tile{8, 32, 0, 8, 1}));
+  EXPECT_EQ(sc::tile_error(s), std::nullopt);
+  const KernelTemplate t = sc::kernel_template(s);
+  ASSERT_EQ(t.name_expressions.size(), 2u);
+  EXPECT_EQ(t.name_expressions[0],
+            "&moejit::scalar_gguf_mma_kernel<moejit::vecdot::Q4_K, 32, 128, 128, 4, 3, 0, 0>");
+  EXPECT_EQ(t.name_expressions[1], "&moejit::quantize_q8_1_split_kernel");
+  EXPECT_NE(std::find(t.includes.begin(), t.includes.end(), "scalar_gguf_mma.cuh"),
+            t.includes.end());
+  // 3 A stages of 32 rows x (128 + 16) bytes + 4 block words of 8 bytes; the raw ring: 2 slots of
+  // 128 rows x 160 bytes (ten 16-byte words cover a 144-byte block at any even offset); 2 B tiles
+  // of 128 rows x 144 bytes + 4 sub-blocks x (scale, min) f32.
+  const std::size_t smem =
+      3u * (32 * 144 + 32 * 4 * 8) + 2u * 128 * 160 + 2u * (128 * 144 + 128 * 4 * 2 * 4);
+  EXPECT_EQ(shared_bytes(s), smem);
+  EXPECT_NE(
+      std::find(t.static_asserts.begin(), t.static_asserts.end(),
+                "moejit::ScalarMmaTraits<moejit::vecdot::Q4_K, 32, 128, 128, 4, 3>::kSmemBytes "
+                "== " +
+                    std::to_string(smem)),
+      t.static_asserts.end());
+  const std::vector<KernelStep> plan = sc::launch_plan(s, decode_dims(512, 2, 14336, 4096, 8));
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].name_expression, "&moejit::quantize_q8_1_split_kernel");
+  EXPECT_EQ(plan[1].dims.grid[0], 32u);   // 1024 entries / 32
+  EXPECT_EQ(plan[1].dims.grid[1], 112u);  // 14336 / 128
+  EXPECT_EQ(plan[1].dims.block[0], 128u);
+  EXPECT_EQ(plan[1].dims.shared_bytes, smem);
+  expect_full_coverage(s, decode_dims(100, 2, 300, 512, 8),
+                       sc::launch_plan(s, decode_dims(100, 2, 300, 512, 8)));
+}
+
+TEST(ScalarGgufTemplate, MmaStepHoldsWholeChunks) {
+  const std::pair<GgufBlockFormat, int> steps[] = {
+      {GgufBlockFormat::Q4_0, 32}, {GgufBlockFormat::Q4_1, 32}, {GgufBlockFormat::Q5_0, 32},
+      {GgufBlockFormat::Q5_1, 32}, {GgufBlockFormat::Q8_0, 32}, {GgufBlockFormat::Q2_K, 64},
+      {GgufBlockFormat::Q3_K, 64}, {GgufBlockFormat::Q4_K, 64}, {GgufBlockFormat::Q5_K, 64},
+      {GgufBlockFormat::Q6_K, 128}};
+  for (const auto& [f, step] : steps) {
+    EXPECT_EQ(sc::mma_bk_step(f), step) << format_name(f);
+    EXPECT_EQ(sc::tile_error(scalar_spec(f, Tile{16, 64, step, 4, 3})), std::nullopt)
+        << format_name(f);
+    EXPECT_EQ(sc::tile_error(scalar_spec(f, Tile{64, 128, 256, 8, 3})), std::nullopt)
+        << format_name(f);
+    if (step > 32) {
+      EXPECT_NE(tile_message(scalar_spec(f, Tile{16, 64, step / 2, 4, 3}))
+                    .find("multiple of " + std::to_string(step)),
+                std::string::npos)
+          << format_name(f);
+    }
+  }
+}
+
+TEST(ScalarGgufWorkspace, MmaTilesStageValuesThenBlockWords) {
+  const KernelSpec spec = scalar_spec(GgufBlockFormat::Q8_0, Tile{32, 64, 128, 4, 3});
+  const WorkspaceLayout w = sc::workspace_layout(spec, decode_dims(8, 8, 768, 2048, 128));
+  EXPECT_EQ(w.q8_bytes, 8u * 2048 + 8u * 64 * 8);
+  EXPECT_EQ(w.total, 20480u);
+}
+
 TEST(ScalarGgufWorkspace, OneQ81AreaRoundedTo256) {
   const KernelSpec spec = scalar_spec(GgufBlockFormat::Q8_0);
   WorkspaceLayout w = sc::workspace_layout(spec, decode_dims(8, 8, 768, 2048, 128));
@@ -243,8 +308,6 @@ TEST(ScalarGgufWorkspace, OneQ81AreaRoundedTo256) {
   EXPECT_EQ(workspace_layout(spec, decode_dims(8, 8, 768, 2048, 128)).total, 18432u);
 }
 
-std::string tile_message(const KernelSpec& s) { return sc::tile_error(s).value_or(""); }
-
 TEST(ScalarGgufTileRules, ValidTilesPass) {
   for (GgufBlockFormat f : kWeightFormats)
     for (int sm : {80, 86, 87, 89, 90}) {
@@ -258,6 +321,8 @@ TEST(ScalarGgufTileRules, MessagesNameTheLimit) {
   const GgufBlockFormat f = GgufBlockFormat::Q4_K;
   EXPECT_NE(tile_message(scalar_spec(f, Tile{0, 8, 0, 4, 1})).find("[1, 8]"), std::string::npos);
   EXPECT_NE(tile_message(scalar_spec(f, Tile{9, 8, 0, 4, 1})).find("[1, 8]"), std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{9, 8, 0, 4, 1})).find("int8 tensor cores"),
+            std::string::npos);
   EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 33, 0, 33, 1})).find("1024-thread"),
             std::string::npos);
   EXPECT_NE(tile_message(scalar_spec(f, Tile{1, 6, 0, 4, 1})).find("multiple of warps"),
@@ -293,9 +358,37 @@ TEST(ScalarGgufTileRules, MessagesNameTheLimit) {
   EXPECT_NE(tile_message(s).find("not scalar_gguf"), std::string::npos);
 }
 
+TEST(ScalarGgufTileRules, MmaMessagesNameTheLimit) {
+  const GgufBlockFormat f = GgufBlockFormat::Q4_0;
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{32, 64, 128, 4, 3}, 75)).find("sm_80 or newer"),
+            std::string::npos);
+  EXPECT_EQ(tile_message(scalar_spec(f, Tile{32, 64, 128, 4, 3}, 80)), "");
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{24, 64, 128, 4, 3})).find("multiple of 16 up to 64"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{128, 64, 128, 8, 3})).find("up to 64"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{16, 40, 128, 2, 3})).find("multiple of 16"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{64, 64, 128, 1, 3})).find("fewer threads"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{16, 32, 128, 4, 3})).find("no layout"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{64, 128, 128, 2, 3})).find("accumulators"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{32, 64, 48, 4, 3})).find("multiple of 32"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{32, 64, 128, 4, 2})).find("[3, 8]"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(f, Tile{64, 256, 1024, 16, 8})).find("bytes of shared"),
+            std::string::npos);
+  EXPECT_NE(tile_message(scalar_spec(GgufBlockFormat::Q4_K, Tile{32, 64, 384, 4, 3}))
+                .find("divides, or is a multiple of, the block size 256"),
+            std::string::npos);
+}
+
 TEST(ScalarGgufDefaults, DeterministicAndValid) {
   for (GgufBlockFormat f : kWeightFormats)
-    for (int sm : {80, 86, 87, 89, 90})
+    for (int sm : {75, 80, 86, 87, 89, 90})
       for (bool prefill : {false, true})
         for (std::int64_t tokens : {0, 1, 2, 8, 32, 512, 131072})
           for (std::int64_t experts : {1, 8, 128, 4096}) {
@@ -323,7 +416,16 @@ TEST(ScalarGgufDefaults, DecodeAndPrefillShapes) {
   EXPECT_EQ(sc::default_tile(q4k, h100, decode_dims(8, 8, 768, 2048, 128), false).bm, 2);
   // mixtral-8x7b, 32 tokens: 64 entries over 8 experts share weight chunks four at a time.
   EXPECT_EQ(sc::default_tile(q4k, h100, decode_dims(32, 2, 14336, 4096, 8), false).bm, 4);
-  EXPECT_EQ(sc::default_tile(q4k, h100, decode_dims(512, 8, 768, 2048, 128), true).bm, 4);
+  // 16 or more entries per expert: int8 tensor cores (qwen3 at 512 tokens: 32 per expert;
+  // mixtral at 512 tokens: 128), except before sm_80.
+  EXPECT_EQ(sc::default_tile(q4k, h100, decode_dims(512, 8, 768, 2048, 128), true),
+            (Tile{32, 64, 128, 8, 3}));
+  EXPECT_EQ(sc::default_tile(q4k, h100, decode_dims(512, 2, 14336, 4096, 8), true),
+            (Tile{64, 64, 128, 8, 3}));
+  EXPECT_EQ(sc::default_tile(q4k, GpuArch{75, false}, decode_dims(512, 8, 768, 2048, 128), true).bm,
+            4);
+  // 8 entries per expert (qwen3 at 128 tokens) stay on dp4a.
+  EXPECT_EQ(sc::default_tile(q4k, h100, decode_dims(128, 8, 768, 2048, 128), true).bm, 4);
   EXPECT_EQ(
       sc::default_tile(GgufBlockFormat::Q2_K, h100, decode_dims(1, 8, 768, 2048, 128), false).bn,
       16);

@@ -59,6 +59,7 @@ std::string Case::name() const {
     << (weighted ? "_weighted" : "_unweighted");
   if (routing == RoutingKind::OneExpert) s << "_hot";
   if (invalid_entries) s << "_invalid";
+  if (shuffled) s << "_shuffled";
   if (tile)
     s << "_tile" << tile->bm << 'x' << tile->bn << 'x' << tile->bk << "w" << tile->warps << "s"
       << tile->stages;
@@ -128,6 +129,18 @@ void make_routing(const Case& c, std::mt19937& rng, HostOperands& ops) {
       routing.expert_ids.push_back(e);
       routing.sorted_ids.push_back(p);
     }
+  }
+  if (c.shuffled) {
+    std::vector<std::size_t> order(routing.sorted_ids.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<std::int32_t> ids, experts;
+    for (std::size_t i : order) {
+      ids.push_back(routing.sorted_ids[i]);
+      experts.push_back(routing.expert_ids[i]);
+    }
+    routing.sorted_ids = std::move(ids);
+    routing.expert_ids = std::move(experts);
   }
   ops.sorted_ids = std::move(routing.sorted_ids);
   ops.expert_ids = std::move(routing.expert_ids);

@@ -45,7 +45,8 @@ struct Case {
   bool prefill = false;
   bool weighted = true;  // pass top-k weights (else null)
   RoutingKind routing = RoutingKind::Random;
-  bool invalid_entries = false;     // add entries with out-of-range expert and pair ids
+  bool invalid_entries = false;  // add entries with out-of-range expert and pair ids
+  bool shuffled = false;  // entries in random order, not sorted by expert (ScalarGguf allows it)
   std::optional<TileRequest> tile;  // pinned tile (else the default tile)
   std::uint32_t seed = 1;
 

@@ -1,6 +1,7 @@
 // A small set of runs for compute-sanitizer (memcheck, racecheck): one kernel of each variant,
-// both tile families, the Wmma decode kernel, staged ScalarGguf tiles, with out-of-range expert
-// and pair ids. scripts/device-check.sh runs it with --gtest_filter='*SanitizerSmoke*'.
+// both tile families, the Wmma decode kernel, staged and int8 tensor-core ScalarGguf tiles, with
+// out-of-range expert and pair ids. scripts/device-check.sh runs it with
+// --gtest_filter='*SanitizerSmoke*'.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -45,6 +46,14 @@ std::vector<Case> smoke_cases() {
       TileRequest{1, 8, 256, 4, 1});
   add(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32, true, false, false,
       TileRequest{4, 8, 256, 2, 2});
+  // Int8 tensor-core tiles: A ring, raw weight ring and two decoded B tiles, windows over several
+  // experts, a partial column tile (N 40), out-of-range ids.
+  add(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_K, ElementKind::F32, true, true, true,
+      TileRequest{16, 32, 128, 2, 3});
+  add(MoeVariant::ScalarGguf, GgufBlockFormat::Q6_K, ElementKind::F32, true, false, false,
+      TileRequest{32, 64, 128, 4, 4});
+  add(MoeVariant::ScalarGguf, GgufBlockFormat::Q5_0, ElementKind::F32, true, true, false,
+      TileRequest{16, 32, 64, 2, 3});
   return cases;
 }
 

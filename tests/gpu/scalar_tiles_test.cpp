@@ -4,7 +4,9 @@
 // and present top-k weights, 32- and 256-element formats. Tiles with a K segment (bk > 0) stage
 // the weights through shared memory: rings of one to four segments, K within one segment, over
 // several and with a partial last one, and rows whose length is not a multiple of 16 bytes
-// (q2_K, q3_K and q6_K at most of these K), which take the direct path.
+// (q2_K, q3_K and q6_K at most of these K), which take the direct path. Tiles with bm >= 16 run on
+// int8 tensor cores: windows of 16 to 64 entries, K steps of 32 to 256, on every format, crowded
+// experts, a partial last K step and entries in random order.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -79,6 +81,59 @@ std::vector<Case> scalar_tile_cases() {
       c.seed = seed++;
       cases.push_back(c);
     }
+
+  // Int8 tensor-core tiles (bm >= 16), each with the formats its bk holds whole chunks of, on the
+  // shapes above and on crowded ones: segments longer than a window, K not a multiple of bk, and
+  // entries in random order (windows then span many experts).
+  std::vector<Case> mma_shapes = shapes;
+  mma_shapes.push_back(shape(150, 8, 2, 136, 1024));  // about 38 entries per expert
+  mma_shapes.push_back(shape(300, 4, 1, 80, 512));    // about 75 per expert: segments > 64
+  Case shuffled = shape(60, 8, 2, 72, 768);
+  shuffled.shuffled = true;
+  mma_shapes.push_back(shuffled);
+  const std::vector<GgufBlockFormat> all = {
+      GgufBlockFormat::Q8_0, GgufBlockFormat::Q4_K, GgufBlockFormat::Q4_0, GgufBlockFormat::Q6_K,
+      GgufBlockFormat::Q5_1, GgufBlockFormat::Q2_K, GgufBlockFormat::Q4_1, GgufBlockFormat::Q3_K,
+      GgufBlockFormat::Q5_0, GgufBlockFormat::Q5_K};
+  const std::vector<GgufBlockFormat> step_64 = {GgufBlockFormat::Q4_K, GgufBlockFormat::Q2_K,
+                                                GgufBlockFormat::Q8_0, GgufBlockFormat::Q3_K,
+                                                GgufBlockFormat::Q5_K, GgufBlockFormat::Q4_1};
+  const std::vector<GgufBlockFormat> step_32 = {GgufBlockFormat::Q4_0, GgufBlockFormat::Q5_1,
+                                                GgufBlockFormat::Q8_0, GgufBlockFormat::Q5_0,
+                                                GgufBlockFormat::Q4_1};
+  const Staged mma[] = {
+      {{16, 64, 128, 4, 3}, all},    {{32, 128, 128, 4, 3}, all},   {{64, 128, 256, 8, 3}, all},
+      {{32, 64, 64, 4, 4}, step_64}, {{16, 32, 32, 2, 5}, step_32},
+  };
+  for (const Staged& st : mma)
+    for (std::size_t i = 0; i < mma_shapes.size(); ++i) {
+      Case c = mma_shapes[i];
+      c.format = st.formats[(i + seed) % st.formats.size()];
+      c.tile = st.tile;
+      c.prefill = c.tokens > 16;
+      c.weighted = seed % 2 == 0;
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  // K of 800 (25 blocks): a partial last K step for the 32-element formats.
+  for (const GgufBlockFormat f : step_32) {
+    Case c = shape(70, 8, 2, 100, 800);
+    c.format = f;
+    c.tile = TileRequest{32, 64, 128, 4, 3};
+    c.prefill = true;
+    c.weighted = seed % 2 == 0;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
+  // The dp4a tiles on shuffled entries too.
+  for (const TileRequest& tr : {TileRequest{4, 8, 0, 2, 1}, TileRequest{2, 16, 512, 4, 2}}) {
+    Case c = shuffled;
+    c.format = GgufBlockFormat::Q4_K;
+    c.tile = tr;
+    c.prefill = true;
+    c.seed = seed++;
+    cases.push_back(c);
+  }
   return cases;
 }
 
