@@ -1,7 +1,7 @@
-// quantize_q8_1_kernel: the first launch of a ScalarGguf call. Quantizes the f32 activation rows
-// into q8_1 blocks in the workspace, bit for bit as the CPU reference (moejit::quantize_q8_1),
-// except the bits of a NaN (s of a block holding an infinity is half(inf * 0): the GPU's NaN is
-// the canonical 0x7FFF, an x86 host's is negative).
+// quantize_q8_1_kernel (and quantize_q8_1_split_kernel, below): the first launch of a ScalarGguf
+// call. Quantizes the f32 activation rows into q8_1 blocks in the workspace, bit for bit as the
+// CPU reference (moejit::quantize_q8_1), except the bits of a NaN (s of a block holding an
+// infinity is half(inf * 0): the GPU's NaN is the canonical 0x7FFF, an x86 host's is negative).
 #pragma once
 
 #include <cuda_fp16.h>

@@ -1,5 +1,6 @@
-// scalar_gguf_kernel: the main launch of a ScalarGguf call. Integer dot products (dp4a) of GGUF
-// expert weights against the q8_1 activations staged by quantize_q8_1_kernel, f32 output.
+// scalar_gguf_kernel: the main launch of a ScalarGguf call with a tile of 1 to 8 entries per
+// window (larger windows: scalar_gguf_mma.cuh). Integer dot products (dp4a) of GGUF expert weights
+// against the q8_1 activations staged by quantize_q8_1_kernel, f32 output.
 #pragma once
 
 #include "formats/blocks.cuh"
