@@ -178,20 +178,11 @@ HostProblem make_host_problem(const MoeDescriptor& d, const ProblemOptions& o) {
   else
     p.weight_blocks = random_blocks(*d.block_format, o.experts, o.n, o.k, rng);
 
-  std::vector<std::int32_t> topk_ids(pairs);
-  std::vector<int> experts(o.experts);
-  for (int t = 0; t < o.tokens; ++t) {
-    // top_k distinct experts: the first top_k of a partial shuffle.
-    for (int e = 0; e < o.experts; ++e) experts[e] = e;
-    for (int j = 0; j < o.top_k; ++j) {
-      std::uniform_int_distribution<int> pick(j, o.experts - 1);
-      std::swap(experts[j], experts[pick(rng)]);
-      topk_ids[static_cast<std::size_t>(t) * o.top_k + j] = experts[j];
-    }
-  }
+  // top_k distinct random experts per token, in a draw touching the expected number of experts
+  // (as the GPU benchmark routes, so that bench and tune time what it times).
+  const std::vector<std::int32_t> topk_ids =
+      ref::typical_topk_ids(o.experts, o.top_k, o.tokens, o.seed, &p.touched_experts);
   p.routing = ref::make_routing(topk_ids, o.experts);
-  p.touched_experts =
-      static_cast<int>(std::set<std::int32_t>(topk_ids.begin(), topk_ids.end()).size());
   if (o.weighted) {
     std::uniform_real_distribution<float> w(0.1f, 1.0f);
     p.topk_weights.resize(pairs);

@@ -16,7 +16,6 @@ namespace {
 
 constexpr int kPoolRows = 61;  // a prime, so that experts (N rows apart) start on different rows
 constexpr int kMaxSets = 64;
-constexpr std::uint32_t kRoutingDraws = 1000;  // draws random_routing tries for the touched count
 
 std::uniform_real_distribution<float> unit() {
   return std::uniform_real_distribution<float>(-1, 1);
@@ -45,8 +44,7 @@ std::size_t output_bytes(const Shape& shape, const KernelConfig& kernel, int tok
 }
 
 double expected_touched(const Shape& shape, int tokens) {
-  const double miss = 1.0 - static_cast<double>(shape.top_k) / shape.experts;
-  return shape.experts * (1.0 - std::pow(miss, tokens));
+  return ref::expected_touched_experts(shape.experts, shape.top_k, tokens);
 }
 
 double call_bytes(const Shape& shape, const KernelConfig& kernel, int tokens, double touched) {
@@ -65,41 +63,12 @@ int rotation_sets(double bytes, std::size_t l2_bytes) {
   return std::clamp(static_cast<int>(std::ceil(4.0 * l2 / bytes)), 2, kMaxSets);
 }
 
-namespace {
-
-// One draw: every token picks top_k distinct random experts.
-HostRouting draw_routing(const Shape& shape, int tokens, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::int32_t> experts(static_cast<std::size_t>(shape.experts));
-  for (int e = 0; e < shape.experts; ++e) experts[static_cast<std::size_t>(e)] = e;
-  std::vector<std::int32_t> topk_ids;
-  topk_ids.reserve(static_cast<std::size_t>(tokens) * shape.top_k);
-  for (int t = 0; t < tokens; ++t) {
-    // A partial Fisher-Yates shuffle: the first top_k entries are distinct random experts.
-    for (int j = 0; j < shape.top_k; ++j) {
-      std::uniform_int_distribution<int> pick(j, shape.experts - 1);
-      std::swap(experts[static_cast<std::size_t>(j)], experts[static_cast<std::size_t>(pick(rng))]);
-      topk_ids.push_back(experts[static_cast<std::size_t>(j)]);
-    }
-  }
-  HostRouting r;
-  r.routing = ref::make_routing(topk_ids, shape.experts);
-  std::vector<bool> seen(static_cast<std::size_t>(shape.experts), false);
-  for (const std::int32_t e : topk_ids) seen[static_cast<std::size_t>(e)] = true;
-  r.touched = static_cast<int>(std::count(seen.begin(), seen.end(), true));
-  return r;
-}
-
-}  // namespace
-
 HostRouting random_routing(const Shape& shape, int tokens, std::uint32_t seed) {
-  const int want = static_cast<int>(std::lround(expected_touched(shape, tokens)));
-  HostRouting best = draw_routing(shape, tokens, seed);
-  for (std::uint32_t i = 1; i < kRoutingDraws && best.touched != want; ++i) {
-    HostRouting r = draw_routing(shape, tokens, seed + i * 0x9E3779B9u);
-    if (std::abs(r.touched - want) < std::abs(best.touched - want)) best = std::move(r);
-  }
-  return best;
+  HostRouting r;
+  const std::vector<std::int32_t> topk_ids =
+      ref::typical_topk_ids(shape.experts, shape.top_k, tokens, seed, &r.touched);
+  r.routing = ref::make_routing(topk_ids, shape.experts);
+  return r;
 }
 
 std::vector<std::uint8_t> host_weights(const Shape& shape, const KernelConfig& kernel) {

@@ -46,6 +46,21 @@ struct Routing {
 // if num_experts <= 0 or an id lies outside [0, num_experts).
 Routing make_routing(std::span<const std::int32_t> topk_ids, int num_experts);
 
+// The number of distinct experts a random routing of `tokens` tokens touches on average, each
+// token picking top_k distinct experts of num_experts uniformly:
+// E * (1 - (1 - top_k / E)^tokens).
+double expected_touched_experts(int num_experts, int top_k, int tokens);
+
+// Random router choices topk_ids[tokens, top_k] (each token top_k distinct experts, a partial
+// Fisher-Yates shuffle of one expert list carried from token to token, std::mt19937) that touch
+// round(expected_touched_experts) experts, the count the floors of a benchmark assume: the
+// draw from `seed` if it does, else the closest of up to 1000 draws (seeds seed + i * 0x9E3779B9).
+// The same arguments give the same ids on every platform. Sets *touched to the distinct experts
+// of the result when given. Throws Error(InvalidProblem) unless 1 <= top_k <= num_experts and
+// tokens >= 0.
+std::vector<std::int32_t> typical_topk_ids(int num_experts, int top_k, int tokens,
+                                           std::uint32_t seed, int* touched = nullptr);
+
 // One problem as a variant consumes it, operands as host bytes:
 // - ScalarGguf: element F32; activations f32 [R_in, K]; weights GGUF blocks [E, N, K / qk].
 // - Wmma: element F16 or Bf16; activations and weights raw element bits, [R_in, K] and [E, N, K].

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "moe_test_support.hpp"
@@ -117,6 +118,31 @@ TEST(Routing, EmptyAndInvalid) {
   const std::vector<std::int32_t> negative{-1};
   expect_invalid([&] { ref::make_routing(negative, 4); }, "topk_ids[0] = -1");
   expect_invalid([] { ref::make_routing({}, 0); }, "num_experts");
+}
+
+TEST(Routing, TypicalDrawsTouchTheExpectedExperts) {
+  EXPECT_DOUBLE_EQ(ref::expected_touched_experts(128, 8, 1), 8.0);
+  EXPECT_EQ(ref::expected_touched_experts(8, 2, 0), 0.0);
+  // (E, top_k, tokens, round(E * (1 - (1 - top_k / E)^tokens))): the tracked decode points.
+  const int points[][4] = {{128, 8, 8, 52}, {128, 8, 32, 112}, {8, 2, 8, 7}, {8, 2, 1, 2}};
+  for (const auto& pt : points) {
+    int touched = -1;
+    const std::vector<std::int32_t> ids = ref::typical_topk_ids(pt[0], pt[1], pt[2], 7, &touched);
+    ASSERT_EQ(ids.size(), static_cast<std::size_t>(pt[1] * pt[2]));
+    EXPECT_EQ(touched, pt[3]) << pt[0] << " experts, " << pt[2] << " tokens";
+    std::set<std::int32_t> all(ids.begin(), ids.end());
+    EXPECT_EQ(static_cast<int>(all.size()), touched);
+    for (int t = 0; t < pt[2]; ++t) {
+      const std::set<std::int32_t> token(ids.begin() + t * pt[1], ids.begin() + (t + 1) * pt[1]);
+      EXPECT_EQ(static_cast<int>(token.size()), pt[1]) << "token " << t << " repeats an expert";
+      EXPECT_GE(*token.begin(), 0);
+      EXPECT_LT(*token.rbegin(), pt[0]);
+    }
+    EXPECT_EQ(ref::typical_topk_ids(pt[0], pt[1], pt[2], 7), ids);  // deterministic
+  }
+  EXPECT_TRUE(ref::typical_topk_ids(8, 2, 0, 1).empty());
+  expect_invalid([] { ref::typical_topk_ids(4, 5, 1, 1); }, "top_k <= num_experts");
+  expect_invalid([] { ref::typical_topk_ids(4, 0, 1, 1); }, "top_k <= num_experts");
 }
 
 }  // namespace
