@@ -21,8 +21,9 @@ inline constexpr std::size_t kMaxTileCandidates = 20;
 // 2, 4 or 8 warps, 2..6 stages (wmma_gguf 3..6); wmma on sm_90a: warpgroup tiles, BM 64..192,
 // BN 64..256, BK 64, 4..12 warps, 3..8 stages. scalar_gguf: bm 1..8, bn 4..32, 2, 4 or 8
 // warps, direct (bk 0), and for the leading shapes their staged twins (bk of 32 chunks, at most
-// K rounded up to whole 16-byte words; 2 stages when K holds two segments). Same inputs, same
-// list.
+// K rounded up to whole 16-byte words; 2 stages when K holds two segments); from 8 entries per
+// expert also int8 tensor-core tiles, ranked first (bm 16..64, bn 64 or 128, 4 or 8 warps, bk
+// 128 or 256, 3 or 4 stages). Same inputs, same list.
 std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFormat> format,
                                   ElementKind element, GpuArch arch, const ProblemDims& dims);
 
