@@ -42,6 +42,29 @@ __device__ __forceinline__ unsigned pack4(int q) {
   return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
 }
 
+// Lets the main kernel launch (grid_dependency.cuh), then quantizes every block of the
+// activations: warps grid-stride over the input_rows * size_k / 32 blocks in row-major order
+// (64-bit indices), each warp one block at a time with lane l holding value l, and call
+// store(blk, lane, q, d, sum) with quantize_lane's results (all 32 lanes, together).
+template <class Store>
+__device__ __forceinline__ void for_each_block(const MoeParams& p, Store store) {
+  grid_dependency_launch_dependents();
+  const int lane = static_cast<int>(threadIdx.x & 31u);
+  const long long warps_per_cta = blockDim.x >> 5;
+  const long long warp_stride = static_cast<long long>(gridDim.x) * warps_per_cta;
+  const long long total =
+      static_cast<long long>(p.input_rows) * static_cast<long long>(p.size_k / 32);
+  const float* x = static_cast<const float*>(p.activations);
+  for (long long blk = static_cast<long long>(blockIdx.x) * warps_per_cta + (threadIdx.x >> 5);
+       blk < total; blk += warp_stride) {
+    // size_k is a whole number of blocks, so block blk holds values [32 blk, 32 blk + 32).
+    float d;
+    int sum;
+    const int q = quantize_lane(x[blk * 32 + lane], d, sum);
+    store(blk, lane, q, d, sum);
+  }
+}
+
 }  // namespace q8_1_detail
 
 // Reads p.activations (f32 [input_rows, size_k], row-major) and writes p.act_q8
@@ -66,21 +89,8 @@ __device__ __forceinline__ unsigned pack4(int q) {
 // --use_fast_math), which the bit-exact match relies on. As in the CPU reference, amax ignores
 // NaN and a NaN value quantizes to 0 (the float-to-int conversion saturates and maps NaN to 0).
 __global__ void quantize_q8_1_kernel(MoeParams p) {
-  grid_dependency_launch_dependents();
-  const int lane = static_cast<int>(threadIdx.x & 31u);
-  const long long warps_per_cta = blockDim.x >> 5;
-  const long long warp_stride = static_cast<long long>(gridDim.x) * warps_per_cta;
-  const long long total =
-      static_cast<long long>(p.input_rows) * static_cast<long long>(p.size_k / 32);
-  const float* x = static_cast<const float*>(p.activations);
   unsigned* out = static_cast<unsigned*>(p.act_q8);
-
-  for (long long blk = static_cast<long long>(blockIdx.x) * warps_per_cta + (threadIdx.x >> 5);
-       blk < total; blk += warp_stride) {
-    // size_k is a whole number of blocks, so block blk holds values [32 blk, 32 blk + 32).
-    float d;
-    int sum;
-    const int q = q8_1_detail::quantize_lane(x[blk * 32 + lane], d, sum);
+  q8_1_detail::for_each_block(p, [&](long long blk, int lane, int q, float d, int sum) {
     const unsigned word = q8_1_detail::pack4(q);
     unsigned* dst = out + blk * 9;  // 36-byte blocks
     if (lane == 0) {
@@ -89,7 +99,7 @@ __global__ void quantize_q8_1_kernel(MoeParams p) {
       dst[0] = dh | (sh << 16);
     }
     if ((lane & 3) == 0) dst[1 + (lane >> 2)] = word;
-  }
+  });
 }
 
 // quantize_q8_1_split_kernel: the same quantization, written for the int8 tensor-core tiles of
@@ -100,23 +110,11 @@ __global__ void quantize_q8_1_kernel(MoeParams p) {
 // sums of the block's q values over elements 0..15 (low 16 bits, two's complement) and 16..31
 // (high 16 bits). The q and d values are bit for bit those of quantize_q8_1_kernel.
 __global__ void quantize_q8_1_split_kernel(MoeParams p) {
-  grid_dependency_launch_dependents();
   const unsigned kFull = 0xFFFFFFFFu;
-  const int lane = static_cast<int>(threadIdx.x & 31u);
-  const long long warps_per_cta = blockDim.x >> 5;
-  const long long warp_stride = static_cast<long long>(gridDim.x) * warps_per_cta;
-  const long long total =
-      static_cast<long long>(p.input_rows) * static_cast<long long>(p.size_k / 32);
-  const float* x = static_cast<const float*>(p.activations);
   unsigned* qs = static_cast<unsigned*>(p.act_q8);
   uint2* meta = reinterpret_cast<uint2*>(static_cast<unsigned char*>(p.act_q8) +
                                          static_cast<long long>(p.input_rows) * p.size_k);
-
-  for (long long blk = static_cast<long long>(blockIdx.x) * warps_per_cta + (threadIdx.x >> 5);
-       blk < total; blk += warp_stride) {
-    float d;
-    int sum;
-    const int q = q8_1_detail::quantize_lane(x[blk * 32 + lane], d, sum);
+  q8_1_detail::for_each_block(p, [&](long long blk, int lane, int q, float d, int) {
     const unsigned word = q8_1_detail::pack4(q);
     int half_sum = q;  // the sum over this lane's half of the block (lanes 0..15 or 16..31)
 #pragma unroll
@@ -128,7 +126,7 @@ __global__ void quantize_q8_1_split_kernel(MoeParams p) {
                                                       (static_cast<unsigned>(hi) << 16));
     }
     if ((lane & 3) == 0) qs[blk * 8 + (lane >> 2)] = word;
-  }
+  });
 }
 
 }  // namespace moejit

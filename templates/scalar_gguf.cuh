@@ -7,6 +7,7 @@
 #include "formats/vec_dot.cuh"
 #include "grid_dependency.cuh"
 #include "moe_params.cuh"
+#include "routed_entry.cuh"
 #include "tc/ptx.cuh"
 
 namespace moejit {
@@ -175,21 +176,9 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_kernel(MoeParams p) {
     unsigned valid = 0;
 #pragma unroll
     for (int m = 0; m < kBlockM; ++m) {
-      const long long i = win * kBlockM + m;
       in_row[m] = 0;
       expert[m] = -1;
-      if (i < p.size_m) {
-        const int e = p.expert_ids[i];
-        const int pr = p.sorted_ids[i];
-        if (e >= 0 && e < p.num_experts && pr >= 0 && pr < p.num_pairs) {
-          const int r = p.topk_weights != nullptr ? pr : pr / p.top_k;
-          if (r < p.input_rows) {
-            in_row[m] = r;
-            expert[m] = e;
-            valid |= 1u << m;
-          }
-        }
-      }
+      if (routed_entry(p, win * kBlockM + m, in_row[m], expert[m])) valid |= 1u << m;
     }
 
     for (int tile = blockIdx.y; tile < n_tiles; tile += gridDim.y) {

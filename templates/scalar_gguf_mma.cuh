@@ -41,6 +41,7 @@
 #include "formats/vec_dot.cuh"
 #include "grid_dependency.cuh"
 #include "moe_params.cuh"
+#include "routed_entry.cuh"
 #include "tc/gguf_steps.cuh"
 #include "tc/ptx.cuh"
 #include "tc/tile_map.cuh"
@@ -155,20 +156,9 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_mma_kernel(MoeParams 
   for (long long win = blockIdx.x; win < windows; win += gridDim.x) {
     __syncthreads();  // the previous window is done with s_row / s_expert
     if (tid < BM) {
-      const long long i = win * BM + tid;
       int row = -1;
       int e = -1;
-      if (i < p.size_m) {
-        const int ex = p.expert_ids[i];
-        const int pr = p.sorted_ids[i];
-        if (ex >= 0 && ex < p.num_experts && pr >= 0 && pr < p.num_pairs) {
-          const int r = p.topk_weights != nullptr ? pr : pr / p.top_k;
-          if (r < p.input_rows) {
-            row = r;
-            e = ex;
-          }
-        }
-      }
+      routed_entry(p, win * BM + tid, row, e);
       s_row[tid] = row;
       s_expert[tid] = e;
     }
