@@ -54,7 +54,9 @@ struct GgufRawSteps {
     expert_w_low = static_cast<unsigned>(reinterpret_cast<unsigned long long>(expert_w));
     row_stride_low = static_cast<unsigned>(p.weight_row_stride);
     rows_aligned = ((expert_w_low | row_stride_low) & 15u) == 0;
-    loader.init(tid, [&](int r) { return weight_row<unsigned char>(p, expert_w, n0 + r, size_n); });
+    loader.init(
+        tid, [&](int r) { return weight_row<unsigned char>(p, expert_w, n0 + r, size_n); },
+        static_cast<long long>(k_blocks) * Fmt::kBlockBytes, weights_end);
   }
 
   // Step kt covers elements [kt*BK, kt*BK + BK): blocks from first_block(kt), of which
@@ -77,9 +79,8 @@ struct GgufRawSteps {
   // unless an earlier step staged them.
   __device__ __forceinline__ void load(unsigned char* ring, int kt, int tid) const {
     if (kStepsPerBlock > 1 && kt % kStepsPerBlock != 0) return;
-    loader.load(ring + slot(kt) * kStageBytes,
-                static_cast<long long>(first_block(kt)) * Fmt::kBlockBytes,
-                valid_blocks(kt) * Fmt::kBlockBytes, tid, weights_end);
+    loader.load(ring + slot(kt) * kStageBytes, first_block(kt) * Fmt::kBlockBytes,
+                valid_blocks(kt) * Fmt::kBlockBytes, weights_end);
   }
 
   // Where row r of step kt's staged blocks starts in `ring`: the row's address modulo 16 plus the
@@ -146,12 +147,18 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages> {
     // The step's first element inside its block: nonzero only when BK < qk.
     const int elem_offset =
         BK >= kQk ? 0 : static_cast<int>(static_cast<unsigned>(kt) % kStepsPerBlock) * BK;
+    // With kThreads a multiple of kRowTasks (the usual case) a thread's tasks all have the same
+    // groups, and their rows are kThreads / kRowTasks apart: the row offsets become constants and
+    // the group's block and element offsets are worked out once per step.
+    constexpr bool kSameGroups = kThreads % kRowTasks == 0;
+    const int thread_row = tid / kRowTasks;
+    const int thread_g0 = (tid % kRowTasks) * kTaskGroups;
 #pragma unroll 4
     for (int it = 0; it < kTaskIters; ++it) {
       const int c = tid + it * kThreads;
       if (kTasks % kThreads == 0 || c < kTasks) {
-        const int r = c / kRowTasks;
-        const int g0 = (c % kRowTasks) * kTaskGroups;
+        const int r = kSameGroups ? thread_row + it * (kThreads / kRowTasks) : c / kRowTasks;
+        const int g0 = kSameGroups ? thread_g0 : (c % kRowTasks) * kTaskGroups;
         // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
         const int row_misalign =
             kChecked ? static_cast<int>(

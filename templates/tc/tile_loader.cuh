@@ -95,57 +95,78 @@ struct RowTileLoader {
 };
 
 // Loads the raw GGUF bytes of kRows weight rows for one K step into a shared staging area of
-// kRowBytes per row. The bytes of a row are [s, s + len) with s = row + first_block * block_bytes;
-// they are copied as the 16-byte-aligned chunks covering them, starting at s & ~15, so the block
-// data of the row begins at offset (s & 15) of its staging row. The final chunk copies only the
-// bytes below s + len (cp.async zero-fills the rest); bytes before s in the first chunk belong to
-// the same weight tensor when its base address is 16-byte aligned (a precondition). A chunk whose
-// 16 bytes would reach past `limit` (the end of the weight tensor) is copied with 2-byte loads
-// instead, so that no access, not even the nominal 16 bytes of a shortened cp.async, leaves the
-// tensor. Rows with a null address are not touched.
+// kRowBytes per row. The bytes of a row are [s, s + len) with s = row + first_byte; they are copied
+// as the 16-byte-aligned chunks covering them, starting at s & ~15, so the block data of the row
+// begins at offset (s & 15) of its staging row. The final chunk copies only the bytes below
+// s + len (cp.async zero-fills the rest); bytes before s in the first chunk belong to the same
+// weight tensor when its base address is 16-byte aligned (a precondition). A chunk whose 16 bytes
+// would reach past `limit` (the end of the weight tensor) is copied with 2-byte loads instead, so
+// that no access, not even the nominal 16 bytes of a shortened cp.async, leaves the tensor; only
+// rows that end within 16 bytes of `limit` can have such a chunk, and init marks them, so the
+// copies of every other row skip the check. Rows with a null address are not touched.
+// Thread tid owns chunks tid, tid + kThreads, ... for every K step: init keeps each one's row
+// address, staging offset and 16 * (chunk index in the row), so a step costs a few 32-bit
+// operations per chunk.
 template <int kRows, int kChunksPerRow, int kThreads>
 struct RawRowLoader {
   static constexpr int kRowBytes = kChunksPerRow * 16;
   static constexpr int kChunks = kRows * kChunksPerRow;
   static constexpr int kIters = (kChunks + kThreads - 1) / kThreads;
+  static_assert(kIters <= 32, "at most 32 chunks per thread (one mask bit each)");
 
-  const unsigned char* rows[kIters];
+  const unsigned char* rows[kIters];  // the chunk's row, or nullptr
+  int dst[kIters];                    // the chunk's offset in the staging area
+  int ch16[kIters];                   // 16 * the chunk's index in its row
+  unsigned live;                      // bit it: chunk it's row is copied
+  unsigned near_end;                  // bit it: chunk it's row ends within 16 bytes of limit
 
+  // row_address(r) returns the global address of tile row r, or nullptr; row_bytes: the bytes of
+  // a row (no step reads past them); limit: one past the last byte of the weight tensor.
   template <class RowAddress>
-  __device__ __forceinline__ void init(int tid, RowAddress row_address) {
+  __device__ __forceinline__ void init(int tid, RowAddress row_address, long long row_bytes,
+                                       unsigned long long limit) {
+    live = 0u;
+    near_end = 0u;
 #pragma unroll
     for (int it = 0; it < kIters; ++it) {
       const int c = tid + it * kThreads;
-      rows[it] =
-          (kChunks % kThreads == 0 || c < kChunks) ? row_address(c / kChunksPerRow) : nullptr;
+      const bool in_tile = kChunks % kThreads == 0 || c < kChunks;
+      const int r = c / kChunksPerRow;
+      rows[it] = in_tile ? row_address(r) : nullptr;
+      ch16[it] = (c - r * kChunksPerRow) * 16;
+      dst[it] = r * kRowBytes + ch16[it];
+      if (rows[it] != nullptr) {
+        live |= 1u << it;
+        // A chunk starts before s + len <= row + row_bytes, so it ends before row + row_bytes + 15.
+        if (reinterpret_cast<unsigned long long>(rows[it]) + row_bytes + 15 > limit)
+          near_end |= 1u << it;
+      }
     }
   }
 
   // first_byte: offset of the K step's first block in a row; len: bytes of the step's blocks
-  // (even, at most kRowBytes - 15); limit: one past the last byte of the weight tensor.
-  __device__ __forceinline__ void load(unsigned char* stage, long long first_byte, int len, int tid,
+  // (even, at most kRowBytes - 15); limit: as init's.
+  __device__ __forceinline__ void load(unsigned char* stage, int first_byte, int len,
                                        unsigned long long limit) const {
 #pragma unroll
     for (int it = 0; it < kIters; ++it) {
-      const int c = tid + it * kThreads;
-      if ((kChunks % kThreads == 0 || c < kChunks) && rows[it] != nullptr) {
-        const int r = c / kChunksPerRow;
-        const int ch = c % kChunksPerRow;
-        const unsigned char* s = rows[it] + first_byte;
-        const unsigned long long s_addr = reinterpret_cast<unsigned long long>(s);
-        const unsigned char* chunk = s - (s_addr & 15ull) + ch * 16;
-        const long long left = (s + len) - chunk;
-        if (left > 0) {
-          const int bytes = left < 16 ? static_cast<int>(left) : 16;
-          unsigned char* dst = stage + r * kRowBytes + ch * 16;
-          if (reinterpret_cast<unsigned long long>(chunk) + 16 <= limit) {
-            cp_async16(dst, chunk, bytes);
-          } else {
-            for (int b = 0; b < bytes; b += 2)
-              *reinterpret_cast<unsigned short*>(dst + b) =
-                  *reinterpret_cast<const unsigned short*>(chunk + b);
-          }
-        }
+      if (((live >> it) & 1u) == 0u) continue;
+      const int mis =
+          static_cast<int>((static_cast<unsigned>(reinterpret_cast<unsigned long long>(rows[it])) +
+                            static_cast<unsigned>(first_byte)) &
+                           15u);
+      const int left = len + mis - ch16[it];
+      if (left <= 0) continue;
+      const unsigned char* chunk = rows[it] + (first_byte - mis + ch16[it]);
+      const int bytes = left < 16 ? left : 16;
+      unsigned char* d = stage + dst[it];
+      if (((near_end >> it) & 1u) == 0u ||
+          reinterpret_cast<unsigned long long>(chunk) + 16 <= limit) {
+        cp_async16(d, chunk, bytes);
+      } else {
+        for (int b = 0; b < bytes; b += 2)
+          *reinterpret_cast<unsigned short*>(d + b) =
+              *reinterpret_cast<const unsigned short*>(chunk + b);
       }
     }
   }
