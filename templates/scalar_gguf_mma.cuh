@@ -211,7 +211,7 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_mma_kernel(MoeParams 
               scalar_mma_detail::cp_async8(stage + Tr::kStageACodes + w * 8, src, live ? 8 : 0);
             }
           }
-          w_steps.load(smem_raw, kt, tid);
+          w_steps.load(smem_raw, kt);
         };
 
         // Decodes step kt's staged weight blocks into the B tile `tile_b`: task c is chunk

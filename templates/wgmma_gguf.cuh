@@ -103,7 +103,7 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
   w_steps.init(p, expert_w, n0, size_n, size_k, tid);
   auto issue_step = [&](int kt, int slot) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid);
-    w_steps.load(smem_raw, kt, tid);
+    w_steps.load(smem_raw, kt);
   };
   // Dequantizes step kt's staged blocks into the swizzled T tile dst, then fences the writes for
   // the warpgroup MMAs that read them after the next barrier.

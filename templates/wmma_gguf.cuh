@@ -113,7 +113,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
   w_steps.init(p, expert_w, n0, size_n, size_k, tid);
   auto issue_step = [&](int kt, int slot) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid);
-    w_steps.load(smem_raw, kt, tid);
+    w_steps.load(smem_raw, kt);
   };
   // Dequantizes step kt's staged blocks into the T tile dst.
   auto dequantize_step = [&](int kt, T* dst) {

@@ -77,7 +77,7 @@ struct GgufRawSteps {
 
   // Issues the copies of step kt's blocks into their slot of `ring` (kRingBytes),
   // unless an earlier step staged them.
-  __device__ __forceinline__ void load(unsigned char* ring, int kt, int tid) const {
+  __device__ __forceinline__ void load(unsigned char* ring, int kt) const {
     if (kStepsPerBlock > 1 && kt % kStepsPerBlock != 0) return;
     loader.load(ring + slot(kt) * kStageBytes, first_block(kt) * Fmt::kBlockBytes,
                 valid_blocks(kt) * Fmt::kBlockBytes, weights_end);
