@@ -15,13 +15,20 @@ __device__ __forceinline__ unsigned smem_address(const void* ptr) {
 
 // Copies src_bytes (0..16) bytes from global src to shared dst and zero-fills the rest of the 16
 // bytes. dst and src must be 16-byte aligned; with src_bytes == 0 nothing is read from src.
-// kPrefetch256: also asks L2 to fetch the whole 256-byte line pair around src (fewer, larger DRAM
-// requests for long streaming rows).
-template <bool kPrefetch256 = false>
+// kPrefetch (0, 128 or 256): also asks L2 to fetch the whole aligned kPrefetch-byte segment around
+// src (fewer, larger DRAM requests for rows that later copies read on; a hint within the page of
+// src, which cannot fault).
+template <int kPrefetch = 0>
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
-  if constexpr (kPrefetch256)
+  static_assert(kPrefetch == 0 || kPrefetch == 128 || kPrefetch == 256, "0, 128 or 256 bytes");
+  if constexpr (kPrefetch == 256)
     asm volatile(
         "cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)),
+        "l"(src), "r"(src_bytes)
+        : "memory");
+  else if constexpr (kPrefetch == 128)
+    asm volatile(
+        "cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)),
         "l"(src), "r"(src_bytes)
         : "memory");
   else

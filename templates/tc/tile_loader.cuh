@@ -48,7 +48,7 @@ __device__ __forceinline__ const T* weight_row(const MoeParams& p, const unsigne
 // kSwizzle128: the tile is stored as wgmma reads it (tc/wgmma_ptx.cuh, kLd == 64, kBK a multiple
 // of 64): kBK / 64 column panels of [kRows][64] elements one after the other, chunk j of row r of
 // a panel at chunk position j ^ (r % 8) of the row; the tile must start at a multiple of 1024
-// bytes (tc::swizzled_offset). kPrefetch256: the copies use cp_async16<true>.
+// bytes (tc::swizzled_offset). kPrefetch256: the copies use cp_async16<256>.
 template <class T, int kRows, int kBK, int kLd, int kThreads, bool kSwizzle128 = false,
           bool kPrefetch256 = false>
 struct RowTileLoader {
@@ -88,7 +88,7 @@ struct RowTileLoader {
         const int col = (c % kChunksPerRow) * 8;
         const bool ok = ((live >> it) & 1u) != 0u && k0 + col < size_k;
         const int pos = kSwizzle128 ? swizzled_offset<kRows>(r, col) : r * kLd + col;
-        cp_async16<kPrefetch256>(tile + pos, src[it] + (ok ? k0 : 0), ok ? 16 : 0);
+        cp_async16<kPrefetch256 ? 256 : 0>(tile + pos, src[it] + (ok ? k0 : 0), ok ? 16 : 0);
       }
     }
   }
@@ -103,7 +103,9 @@ struct RowTileLoader {
 // would reach past `limit` (the end of the weight tensor) is copied with 2-byte loads instead, so
 // that no access, not even the nominal 16 bytes of a shortened cp.async, leaves the tensor; only
 // rows that end within 16 bytes of `limit` can have such a chunk, and init marks them, so the
-// copies of every other row skip the check. Rows with a null address are not touched.
+// copies of every other row skip the check. Rows with a null address are not touched. Each copy
+// asks L2 for its 128-byte segment: a K step reads a few dozen bytes of each row and the next steps
+// read on, so DRAM serves whole segments instead of a step's pieces.
 // Thread tid owns chunks tid, tid + kThreads, ... for every K step: init keeps each one's row
 // address, staging offset and 16 * (chunk index in the row), so a step costs a few 32-bit
 // operations per chunk.
@@ -162,7 +164,7 @@ struct RawRowLoader {
       unsigned char* d = stage + dst[it];
       if (((near_end >> it) & 1u) == 0u ||
           reinterpret_cast<unsigned long long>(chunk) + 16 <= limit) {
-        cp_async16(d, chunk, bytes);
+        cp_async16<128>(d, chunk, bytes);
       } else {
         for (int b = 0; b < bytes; b += 2)
           *reinterpret_cast<unsigned short*>(d + b) =
