@@ -10,7 +10,7 @@ namespace moejit {
 
 // Bumped whenever the generated translation unit or the NVRTC options chosen for it change, so
 // that no cached binary built from older generated code is ever loaded.
-inline constexpr int kCodegenVersion = 2;
+inline constexpr int kCodegenVersion = 3;
 
 // The canonical key text of a spec, for example
 //   wmma_gguf:q4_k:bf16:sm_90:64x64x32:w4:s3

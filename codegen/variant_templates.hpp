@@ -20,6 +20,10 @@ int tc_warp_rows(int bm, int bn, int warps);
 // templates/tc/gguf_steps.cuh): (stages - 3) / P + 2 slots, P = the K steps per block (qk / bk
 // when bk < qk, else 1), of bn rows of the 16-byte chunks covering a step's blocks.
 std::int64_t gguf_raw_ring_bytes(GgufBlockFormat format, const Tile& tile);
+
+// Slots of that ring: with bulk copies (the warpgroup kernel, tc::GgufRawSteps::kBarrierBytes)
+// each has an 8-byte mbarrier after the ring.
+std::int64_t gguf_raw_slots(GgufBlockFormat format, const Tile& tile);
 }  // namespace moejit
 
 namespace moejit::scalar_gguf_codegen {

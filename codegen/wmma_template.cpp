@@ -46,11 +46,14 @@ int tc_warp_rows(int bm, int bn, int warps) {
   return best;
 }
 
-std::int64_t gguf_raw_ring_bytes(GgufBlockFormat format, const Tile& t) {
+std::int64_t gguf_raw_slots(GgufBlockFormat format, const Tile& t) {
   const int qk = block_layout(format).block_elems;
   const int steps_per_block = t.bk >= qk ? 1 : qk / t.bk;
-  const std::int64_t slots = (t.stages - 3) / steps_per_block + 2;
-  return slots * t.bn * raw_row_bytes(format, t.bk);
+  return (t.stages - 3) / steps_per_block + 2;
+}
+
+std::int64_t gguf_raw_ring_bytes(GgufBlockFormat format, const Tile& t) {
+  return gguf_raw_slots(format, t) * t.bn * raw_row_bytes(format, t.bk);
 }
 
 }  // namespace moejit
@@ -289,9 +292,10 @@ std::size_t shared_bytes(const KernelSpec& spec) {
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
                                     kWgmmaAlignSlack);
   if (uses_wgmma(spec))  // WgmmaGgufTraits::kSmemBytes
-    return static_cast<std::size_t>(
-        std::int64_t{t.stages} * t.bm * t.bk * 2 + 2 * std::int64_t{t.bn} * t.bk * 2 +
-        gguf_raw_ring_bytes(*spec.format, spec.tile) + kWgmmaAlignSlack);
+    return static_cast<std::size_t>(std::int64_t{t.stages} * t.bm * t.bk * 2 +
+                                    2 * std::int64_t{t.bn} * t.bk * 2 +
+                                    gguf_raw_ring_bytes(*spec.format, spec.tile) +
+                                    8 * gguf_raw_slots(*spec.format, spec.tile) + kWgmmaAlignSlack);
   const std::int64_t ld = t.bk + 8;
   if (!is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * ld * 2);

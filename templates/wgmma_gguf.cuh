@@ -21,7 +21,10 @@
 // then each warpgroup waits for its wgmmas. One barrier per step, after the wait for step
 // kt + 1's copies and a proxy fence of the dequantized tile: it publishes both, and every
 // warpgroup's wgmmas of step kt - 1 are complete by then, so ring slot (kt - 1) % kStages and
-// B tile (kt + 1) % 2 are free.
+// B tile (kt + 1) % 2 are free. With WgmmaGgufTraits::kBulk (tiles whose raw staging would take
+// 8 or more 16-byte copies per thread) the raw blocks come by bulk copies instead, one per row,
+// issued by the first min(BN, threads) threads; each thread waits on the slot's mbarrier just
+// before it dequantizes a step, so the cp.async wait covers only the activation rows (step kt).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -42,19 +45,25 @@ namespace moejit {
 template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages>
 struct WgmmaGgufTraits {
   static constexpr int kThreads = kWarps * 32;
-  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages>;
+  // Raw blocks by bulk copies (one per row and staged step) where the 16-byte copies would be
+  // many per thread: at 8 or more, the bulk copy engine is faster; at fewer, its time per copy
+  // costs more than the copies' instructions (docs/benchmarks.md).
+  static constexpr bool kBulk = tc::GgufRawSteps<Fmt, BN, BK, kThreads, kStages>::kChunkCopies >= 8;
+  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages, kBulk>;
   static constexpr int kQk = Steps::kQk;
   static constexpr int kGroups = kWarps / 4;
   static constexpr int kGroupsM = BM / 64;
   static constexpr int kGroupsN = kGroupsM > 0 ? kGroups / kGroupsM : 1;
   static constexpr int kGroupN = kGroupsN > 0 ? BN / kGroupsN : BN;
   static constexpr int kNT = kGroupN / 8;
-  static constexpr int kStageA = BM * BK;             // elements
-  static constexpr int kTileB = BN * BK;              // elements
-  static constexpr int kRingRaw = Steps::kRingBytes;  // bytes
+  static constexpr int kStageA = BM * BK;                     // elements
+  static constexpr int kTileB = BN * BK;                      // elements
+  static constexpr int kRingRaw = Steps::kRingBytes;          // bytes
+  static constexpr int kBarrierBytes = 8 * Steps::kRawSlots;  // kBulk's mbarriers (always kept)
   static constexpr int kAlignSlack = 1024;
-  // A ring and both B tiles first (multiples of 1024 bytes), then the raw ring.
-  static constexpr int kSmemBytes = kStages * kStageA * 2 + 2 * kTileB * 2 + kRingRaw + kAlignSlack;
+  // A ring and both B tiles first (multiples of 1024 bytes), then the raw ring and the mbarriers.
+  static constexpr int kSmemBytes =
+      kStages * kStageA * 2 + 2 * kTileB * 2 + kRingRaw + kBarrierBytes + kAlignSlack;
 
   static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
   static_assert(BM % 64 == 0 && BM > 0, "BM is a multiple of 64 (the wgmma height)");
@@ -100,7 +109,12 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
       tid, [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); },
       p.activations);
   typename Tr::Steps w_steps;
-  w_steps.init(p, expert_w, n0, size_n, size_k, tid);
+  w_steps.init(p, expert_w, n0, size_n, size_k, tid, tc::smem_address(smem_raw + Tr::kRingRaw));
+  if constexpr (Tr::kBulk) {
+    w_steps.init_barriers(tid);
+    tc::mbarrier_init_fence();
+    __syncthreads();
+  }
   auto issue_step = [&](int kt, int slot) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid);
     w_steps.load(smem_raw, kt);
@@ -121,8 +135,12 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
     tc::cp_async_commit();
   }
   // Step 0's raw blocks, dequantized before the loop.
-  tc::cp_async_wait<kStages - 2>();
-  __syncthreads();
+  if constexpr (Tr::kBulk) {
+    w_steps.wait(0);
+  } else {
+    tc::cp_async_wait<kStages - 2>();
+    __syncthreads();
+  }
   dequantize_step(0, smem_b);
 
   tc::WarpAccumulators<1, Tr::kNT> acc;
@@ -130,9 +148,9 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
   float(&d)[Tr::kGroupN / 2] = reinterpret_cast<float(&)[Tr::kGroupN / 2]>(acc.v[0]);
 
   for (int kt = 0; kt < k_steps; ++kt) {
-    // This thread's copies of step kt + 1 have landed (and so have its A rows of step kt); the
-    // barrier publishes everyone's, and B tile kt % 2.
-    tc::cp_async_wait<kStages - 3>();
+    // This thread's A rows of step kt have landed (and, without kBulk, its raw copies of step
+    // kt + 1); the barrier publishes everyone's, and B tile kt % 2.
+    tc::cp_async_wait<Tr::kBulk ? kStages - 2 : kStages - 3>();
     tc::fence_proxy_async_shared();
     __syncthreads();
     const int next = kt + kStages - 1;
@@ -146,7 +164,10 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
                                                      group_m * 64, smem_b + (kt & 1) * Tr::kTileB,
                                                      group_n * Tr::kGroupN);
     tc::wgmma_commit();
-    if (kt + 1 < k_steps) dequantize_step(kt + 1, smem_b + ((kt + 1) & 1) * Tr::kTileB);
+    if (kt + 1 < k_steps) {
+      w_steps.wait(kt + 1);
+      dequantize_step(kt + 1, smem_b + ((kt + 1) & 1) * Tr::kTileB);
+    }
     tc::wgmma_fence_operands(d);
     tc::wgmma_wait<0>();
     tc::wgmma_fence_operands(d);

@@ -8,17 +8,32 @@
 // the dequantization of step kt, so at that point the live steps are kt + 1 .. kt + kStages - 1,
 // spanning at most (kStages - 3) / P + 2 blocks: block b's slot (b modulo kRawSlots) is refilled,
 // for block b + kRawSlots, only after its last step has been dequantized.
+// kBulk (sm_90, wgmma_gguf.cuh): each row of a step is one bulk copy (tc::BulkRawRowLoader); slot
+// s has an mbarrier at bars + 8 * s (kRawSlots of them, initialized by init_barriers) whose phase
+// completes when the slot's bytes have landed, and a thread calls wait(kt) before it reads step kt.
+// The bulk copy engine takes about as long for a small copy as for a large one, so this pays only
+// where each thread would otherwise issue many 16-byte copies per staged step (kChunkCopies).
 #pragma once
 
 #include "formats/dequant.cuh"
 #include "moe_params.cuh"
+#include "tc/bulk_copy.cuh"
 #include "tc/ptx.cuh"
 #include "tc/tile_loader.cuh"
 
 namespace moejit {
 namespace tc {
 
-template <class Fmt, int BN, int BK, int kThreads, int kStages>
+template <bool kBulk, class Bulk, class Chunked>
+struct PickLoader {
+  using type = Chunked;
+};
+template <class Bulk, class Chunked>
+struct PickLoader<true, Bulk, Chunked> {
+  using type = Bulk;
+};
+
+template <class Fmt, int BN, int BK, int kThreads, int kStages, bool kBulk = false>
 struct GgufRawSteps {
   static constexpr int kQk = Fmt::kBlockElems;
   // A step covers max(1, BK / qk) whole blocks per row; with BK < qk, the block holding its
@@ -32,8 +47,12 @@ struct GgufRawSteps {
   static constexpr int kRawRowBytes = kRawChunks * 16;
   static constexpr int kStageBytes = BN * kRawRowBytes;
   static constexpr int kRingBytes = kRawSlots * kStageBytes;
+  // 16-byte copies per thread of one staged step without kBulk.
+  static constexpr int kChunkCopies = (BN * kRawChunks + kThreads - 1) / kThreads;
 
-  RawRowLoader<BN, kRawChunks, kThreads> loader;
+  typename PickLoader<kBulk, BulkRawRowLoader<BN, kRawChunks, kThreads>,
+                      RawRowLoader<BN, kRawChunks, kThreads>>::type loader;
+  unsigned bars;                   // kBulk: shared address of slot 0's mbarrier
   unsigned expert_w_low;           // the expert's weight address modulo 2^32
   unsigned row_stride_low;         // weight_row_stride modulo 2^32
   unsigned long long weights_end;  // one past the last byte of the last row of the last expert
@@ -41,8 +60,11 @@ struct GgufRawSteps {
   int n0, size_n, size_k;
   bool rows_aligned;  // every weight row of the expert starts at a multiple of 16 bytes
 
+  // bars_: kBulk only, the shared address of 8 * kRawSlots bytes (8-byte aligned) for the
+  // mbarriers.
   __device__ __forceinline__ void init(const MoeParams& p, const unsigned char* expert_w, int n0_,
-                                       int size_n_, int size_k_, int tid) {
+                                       int size_n_, int size_k_, int tid, unsigned bars_ = 0u) {
+    bars = bars_;
     n0 = n0_;
     size_n = size_n_;
     size_k = size_k_;
@@ -75,12 +97,36 @@ struct GgufRawSteps {
     return static_cast<int>(static_cast<unsigned>(kt) / kStepsPerBlock) % kRawSlots;
   }
 
+  // kBulk: one thread initializes the slots' mbarriers; the kernel then calls
+  // mbarrier_init_fence() and a barrier before the first load.
+  __device__ __forceinline__ void init_barriers(int tid) const {
+    if (kBulk && tid == 0)
+#pragma unroll
+      for (int s = 0; s < kRawSlots; ++s)
+        mbarrier_init(bars + 8 * s, BulkRawRowLoader<BN, kRawChunks, kThreads>::kIssuers);
+  }
+
   // Issues the copies of step kt's blocks into their slot of `ring` (kRingBytes),
   // unless an earlier step staged them.
   __device__ __forceinline__ void load(unsigned char* ring, int kt) const {
     if (kStepsPerBlock > 1 && kt % kStepsPerBlock != 0) return;
-    loader.load(ring + slot(kt) * kStageBytes, first_block(kt) * Fmt::kBlockBytes,
-                valid_blocks(kt) * Fmt::kBlockBytes, weights_end);
+    if constexpr (kBulk) {
+      loader.load(ring + slot(kt) * kStageBytes, first_block(kt) * Fmt::kBlockBytes,
+                  valid_blocks(kt) * Fmt::kBlockBytes, weights_end, bars + 8 * slot(kt));
+    } else {
+      loader.load(ring + slot(kt) * kStageBytes, first_block(kt) * Fmt::kBlockBytes,
+                  valid_blocks(kt) * Fmt::kBlockBytes, weights_end);
+    }
+  }
+
+  // kBulk: waits until step kt's blocks have landed in their slot (the use of the slot by block
+  // b = kt / kStepsPerBlock is its phase b / kRawSlots). Without kBulk the kernel's cp.async
+  // waits and barrier do this.
+  __device__ __forceinline__ void wait(int kt) const {
+    if constexpr (kBulk) {
+      const unsigned b = static_cast<unsigned>(kt) / kStepsPerBlock;
+      mbarrier_wait_parity(bars + 8 * (b % kRawSlots), (b / kRawSlots) & 1u);
+    }
   }
 
   // Where row r of step kt's staged blocks starts in `ring`: the row's address modulo 16 plus the
@@ -95,9 +141,9 @@ struct GgufRawSteps {
   }
 };
 
-template <class Fmt, int BN, int BK, int kThreads, int kStages>
-struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages> {
-  using Raw = GgufRawSteps<Fmt, BN, BK, kThreads, kStages>;
+template <class Fmt, int BN, int BK, int kThreads, int kStages, bool kBulk = false>
+struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
+  using Raw = GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk>;
   using Raw::expert_w_low;
   using Raw::first_block;
   using Raw::kQk;

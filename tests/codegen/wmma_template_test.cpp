@@ -487,11 +487,13 @@ TEST(WgmmaTiles, SharedMemoryTemplateAndLimits) {
       t.static_asserts,
       (std::vector<std::string>{"moejit::WgmmaTraits<__half, 128, 256, 8, 4>::kSmemBytes == " +
                                 std::to_string(4 * 384 * 128 + 1024)}));
-  // wmma_gguf: A ring + two swizzled B tiles + raw ring (as WmmaGgufTraits) + alignment slack.
+  // wmma_gguf: A ring + two swizzled B tiles + raw ring (as WmmaGgufTraits) + an 8-byte mbarrier
+  // per raw slot (bulk copies) + alignment slack.
   KernelSpec gguf = hopper_spec(Tile{128, 64, 64, 8, 3});
   gguf.variant = MoeVariant::WmmaGguf;
   gguf.format = GgufBlockFormat::Q4_K;  // 144-byte super-blocks: 160-byte raw rows, 2 slots
-  EXPECT_EQ(wc::shared_bytes(gguf), 3u * 128 * 64 * 2 + 2u * 64 * 64 * 2 + 2u * 64 * 160 + 1024);
+  EXPECT_EQ(wc::shared_bytes(gguf),
+            3u * 128 * 64 * 2 + 2u * 64 * 64 * 2 + 2u * 64 * 160 + 2u * 8 + 1024);
   const KernelTemplate g = wc::kernel_template(gguf);
   EXPECT_EQ(g.includes.back(), "wgmma_gguf.cuh");
   EXPECT_EQ(g.name_expressions.front(),

@@ -42,8 +42,10 @@ std::vector<Case> wgmma_cases() {
   std::vector<Case> cases;
   std::uint32_t seed = 300;
   // wmma_gguf: 32- and 256-element formats, BK 64 to 256, one to three warpgroups; K a multiple
-  // of 256 for every format. The last three vary the raw ring (tc/gguf_steps.cuh): mma.sync tiles
-  // with 3 slots and with 2 (and one B tile), a warpgroup tile with 4.
+  // of 256 for every format. Three vary the raw ring (tc/gguf_steps.cuh): mma.sync tiles with 3
+  // slots and with 2 (and one B tile), a warpgroup tile with 4. Three stage their raw blocks by
+  // bulk copies (WgmmaGgufTraits::kBulk): q4_K 64x128x64:w4, q6_K 64x64x256:w4 and 64x256x64:w8,
+  // the last with a block staged once for four K steps, as the shipped q6_K tiles.
   struct GgufTile {
     GgufBlockFormat format;
     TileRequest tile;
@@ -54,7 +56,7 @@ std::vector<Case> wgmma_cases() {
       {GgufBlockFormat::Q6_K, {64, 64, 256, 4, 3}},  {GgufBlockFormat::Q3_K, {192, 64, 64, 12, 3}},
       {GgufBlockFormat::Q2_K, {64, 128, 128, 8, 3}}, {GgufBlockFormat::Q5_K, {128, 128, 64, 8, 3}},
       {GgufBlockFormat::Q4_K, {64, 64, 128, 8, 5}},  {GgufBlockFormat::Q6_K, {16, 128, 128, 4, 4}},
-      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 5}},
+      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 5}},   {GgufBlockFormat::Q6_K, {64, 256, 64, 8, 4}},
   };
   for (const GgufTile& gt : gguf_tiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {

@@ -1,4 +1,4 @@
-// moejit kernel scalar_gguf:q8_0:f32:sm_86:4x8x0:w4:s1 (codegen 2)
+// moejit kernel scalar_gguf:q8_0:f32:sm_86:4x8x0:w4:s1 (codegen 3)
 // NVRTC instantiates the kernels from these name expressions:
 //   &moejit::scalar_gguf_kernel<moejit::vecdot::Q8_0, 4, 8, 4, 0, 0>
 //   &moejit::quantize_q8_1_kernel

@@ -1,4 +1,4 @@
-// moejit kernel wmma:bf16:sm_90:16x64x128:w4:s4 (codegen 2)
+// moejit kernel wmma:bf16:sm_90:16x64x128:w4:s4 (codegen 3)
 // NVRTC instantiates the kernels from these name expressions:
 //   &moejit::wmma_kernel<__nv_bfloat16, 16, 64, 128, 4, 4>
 //   &moejit::expert_offsets_kernel

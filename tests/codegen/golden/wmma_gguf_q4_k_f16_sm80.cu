@@ -1,4 +1,4 @@
-// moejit kernel wmma_gguf:q4_k:f16:sm_80:16x64x64:w4:s3 (codegen 2)
+// moejit kernel wmma_gguf:q4_k:f16:sm_80:16x64x64:w4:s3 (codegen 3)
 // NVRTC instantiates the kernels from these name expressions:
 //   &moejit::wmma_gguf_kernel<moejit::fmt::Q4_K, __half, 16, 64, 64, 4, 3, 0, 0, 1>
 //   &moejit::expert_offsets_kernel

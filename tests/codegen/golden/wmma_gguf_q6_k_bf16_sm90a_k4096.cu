@@ -1,4 +1,4 @@
-// moejit kernel wmma_gguf:q6_k:bf16:sm_90a:16x64x64:w4:s3:k=4096 (codegen 2)
+// moejit kernel wmma_gguf:q6_k:bf16:sm_90a:16x64x64:w4:s3:k=4096 (codegen 3)
 // NVRTC instantiates the kernels from these name expressions:
 //   &moejit::wmma_gguf_kernel<moejit::fmt::Q6_K, __nv_bfloat16, 16, 64, 64, 4, 3, 0, 4096>
 //   &moejit::expert_offsets_kernel
