@@ -36,6 +36,9 @@ struct KernelStep {
   // Launched with programmatic stream serialization (sm_90+): the kernel may start while the
   // previous step runs, and waits for it in-kernel (templates/grid_dependency.cuh).
   bool programmatic = false;
+  // The kernel waits before its first global read, so it may also be launched programmatically
+  // after a kernel that is not one of the call's own (the first step of a call, the helper).
+  bool waits_first = false;
 };
 
 struct KernelTemplate {

@@ -377,6 +377,8 @@ std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& d
   main.dims.block[0] = static_cast<unsigned>(t.warps * 32);
   main.dims.shared_bytes = static_cast<unsigned>(scalar_gguf_codegen::shared_bytes(spec));
   main.programmatic = spec.arch.sm >= 90;
+  quantize.programmatic = spec.arch.sm >= 90;
+  quantize.waits_first = true;
   return {quantize, main};
 }
 

@@ -432,6 +432,8 @@ std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& d
   main.dims.block[0] = static_cast<unsigned>(t.warps * 32);
   main.dims.shared_bytes = static_cast<unsigned>(wmma_codegen::shared_bytes(spec));
   main.programmatic = spec.arch.sm >= 90;
+  offsets.programmatic = spec.arch.sm >= 90;
+  offsets.waits_first = true;
   return {offsets, main};
 }
 

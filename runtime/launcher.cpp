@@ -12,8 +12,8 @@ std::vector<PreparedStep> prepare_steps(const KernelModule& module,
   std::vector<PreparedStep> out;
   out.reserve(steps.size());
   for (const KernelStep& step : steps)
-    out.push_back(
-        PreparedStep{module.function_index(step.name_expression), step.dims, step.programmatic});
+    out.push_back(PreparedStep{module.function_index(step.name_expression), step.dims,
+                               step.programmatic, step.waits_first});
   return out;
 }
 
@@ -27,8 +27,8 @@ void launch_steps(KernelModule& module, const LoadedModule& loaded,
   for (const PreparedStep& step : steps) {
     const LaunchDims& d = step.dims;
     if (d.grid[0] == 0 || d.grid[1] == 0 || d.grid[2] == 0) continue;  // nothing to do
-    const bool programmatic =
-        step.programmatic && after_own_step && api.cuLaunchKernelEx != nullptr;
+    const bool programmatic = step.programmatic && (after_own_step || step.waits_first) &&
+                              api.cuLaunchKernelEx != nullptr;
     after_own_step = true;
     module.allow_dynamic_shared(loaded, step.function, d.shared_bytes);
     CUresult r;

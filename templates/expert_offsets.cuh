@@ -20,9 +20,10 @@ namespace moejit {
 // before entry 0 to true after entry size_m - 1, and the thread of a false-to-true step writes
 // e), each the index of such a step, so offsets stay in [0, size_m]; reads stay in bounds.
 // Launch: codegen/wmma_template.cpp (ceil((size_m + 1) / 256) blocks of 256 threads, capped; no
-// shared memory). It lets the main kernel launch at once (grid_dependency.cuh); that kernel waits
-// for it before reading the offsets.
+// shared memory). Once the stream's previous kernel has completed it lets the main kernel launch
+// (grid_dependency.cuh); that kernel waits for it before reading the offsets.
 __global__ void expert_offsets_kernel(MoeParams p) {
+  grid_dependency_wait();
   grid_dependency_launch_dependents();
   const long long m = p.size_m > 0 ? p.size_m : 0;
   const int experts = p.num_experts;

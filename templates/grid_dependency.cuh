@@ -1,7 +1,13 @@
-// Programmatic dependent launch (sm_90+): a call's helper kernel (q8_1 quantizer, expert offsets)
-// lets the main kernel launch before it finishes; the main kernel waits for it only where it first
-// reads what the helper wrote. Below sm_90, and for a kernel launched without the programmatic
-// stream-serialization attribute, both functions are no-ops and launches stay fully ordered.
+// Programmatic dependent launch (sm_90+). Every moejit call is a helper kernel (q8_1 quantizer,
+// expert offsets) followed by the main kernel, both launched programmatically on sm_90+:
+//   - the helper waits for the stream's previous kernel before it reads anything, then lets the
+//     main kernel launch; the main kernel waits for the helper only where it first reads what the
+//     helper wrote (its routing and weight reads before that are safe: the helper started only
+//     after everything before the call had completed);
+//   - the main kernel lets the next kernel of the stream launch from its start, so the next
+//     call's helper is scheduled while this call runs and starts the moment it completes.
+// Below sm_90, and for a kernel launched without the programmatic stream-serialization
+// attribute, both functions are no-ops and launches stay fully ordered.
 #pragma once
 
 namespace moejit {

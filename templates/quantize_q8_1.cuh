@@ -42,12 +42,14 @@ __device__ __forceinline__ unsigned pack4(int q) {
   return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
 }
 
-// Lets the main kernel launch (grid_dependency.cuh), then quantizes every block of the
+// Waits for the stream's previous kernel and lets the main kernel launch (grid_dependency.cuh),
+// then quantizes every block of the
 // activations: warps grid-stride over the input_rows * size_k / 32 blocks in row-major order
 // (64-bit indices), each warp one block at a time with lane l holding value l, and call
 // store(blk, lane, q, d, sum) with quantize_lane's results (all 32 lanes, together).
 template <class Store>
 __device__ __forceinline__ void for_each_block(const MoeParams& p, Store store) {
+  grid_dependency_wait();
   grid_dependency_launch_dependents();
   const int lane = static_cast<int>(threadIdx.x & 31u);
   const long long warps_per_cta = blockDim.x >> 5;
@@ -81,8 +83,9 @@ __device__ __forceinline__ void for_each_block(const MoeParams& p, Store store) 
 // (a coalesced 128-byte read); warps grid-stride over all input_rows * size_k / 32 blocks in
 // row-major order (64-bit indices). Lane 0 stores the d/s word, lanes 0, 4, .., 28 store one
 // packed word of four q values each. No shared memory, no barriers; any grid and any block size
-// that is a multiple of 32 works (the launch plan uses 256 threads). It lets the main kernel
-// launch at once (grid_dependency.cuh); that kernel waits for it before reading act_q8.
+// that is a multiple of 32 works (the launch plan uses 256 threads). Once the stream's previous
+// kernel has completed it lets the main kernel launch (grid_dependency.cuh); that kernel waits
+// for it before reading act_q8.
 //
 // Preconditions: size_k % 32 == 0; p.act_q8 4-byte aligned (the workspace is 256-byte aligned);
 // compiled with IEEE division and denormals (NVRTC's defaults; not with -ftz=true or

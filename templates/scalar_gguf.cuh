@@ -137,6 +137,7 @@ __device__ __forceinline__ void copy_segment(unsigned char* slot,
 template <class Fmt, int kBlockM, int kBlockN, int kWarps, int kConstN = 0, int kConstK = 0,
           int kBlockK = 0, int kStages = 1>
 __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();  // the next call's helper may launch now
   static_assert(kBlockM >= 1 && kBlockM <= 8, "kBlockM must be in [1, 8]");
   static_assert(kBlockK >= 0 && kBlockK % Fmt::kBlockElems == 0,
                 "kBlockK must be a multiple of the block size");

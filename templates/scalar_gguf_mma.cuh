@@ -118,6 +118,7 @@ struct ScalarMmaTraits {
 template <class Fmt, int BM, int BN, int BK, int kWarps, int kStages, int kConstN = 0,
           int kConstK = 0>
 __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_mma_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();  // the next call's helper may launch now
   using Tr = ScalarMmaTraits<Fmt, BM, BN, BK, kWarps, kStages>;
   using Raw = typename Tr::Raw;
   using Sub = typename Fmt::Sub;

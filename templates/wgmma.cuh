@@ -62,6 +62,7 @@ struct WgmmaTraits {
 
 template <class T, int BM, int BN, int kWarps, int kStages, int kConstN = 0, int kConstK = 0>
 __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();  // the next call's helper may launch now
   using Tr = WgmmaTraits<T, BM, BN, kWarps, kStages>;
   constexpr int BK = Tr::kBK;
   const int size_n = kConstN > 0 ? kConstN : p.size_n;

@@ -79,6 +79,7 @@ struct WgmmaGgufTraits {
 template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, int kConstN = 0,
           int kConstK = 0>
 __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();  // the next call's helper may launch now
   using Tr = WgmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages>;
   const int size_n = kConstN > 0 ? kConstN : p.size_n;
   const int size_k = kConstK > 0 ? kConstK : p.size_k;

@@ -82,6 +82,7 @@ struct Block {
 
 template <class T, int BM, int BN, int BK, int kWarps, int kConstN = 0, int kConstK = 0>
 __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();  // the next call's helper may launch now
   using Tr = WmmaDecodeTraits<T, BM, BN, BK, kWarps>;
   constexpr int kNT = Tr::kNT;
   constexpr int kSteps = Tr::kSteps;

@@ -81,6 +81,7 @@ struct WmmaGgufTraits {
 template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, int kConstN = 0,
           int kConstK = 0, int kBTiles = 2>
 __global__ void __launch_bounds__(kWarps * 32) wmma_gguf_kernel(MoeParams p) {
+  grid_dependency_launch_dependents();  // the next call's helper may launch now
   using Tr = WmmaGgufTraits<Fmt, T, BM, BN, BK, kWarps, kStages, kBTiles>;
   const int size_n = kConstN > 0 ? kConstN : p.size_n;
   const int size_k = kConstK > 0 ? kConstK : p.size_k;

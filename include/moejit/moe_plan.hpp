@@ -123,7 +123,10 @@ class MoePlan {
   // Enqueues the kernel(s) on `stream` (a stream of the current context). Checks every argument
   // against the descriptor first. No allocation, host synchronisation or host-side memset: it
   // can be captured into a CUDA graph. The first run on a context loads the module there (do it
-  // once before capturing if select ran without that context current).
+  // once before capturing if select ran without that context current). Stream order as for one
+  // kernel; on sm_90+ the call's kernels use programmatic dependent launch, and a kernel launched
+  // after it with programmatic stream serialization must call cudaGridDependencySynchronize()
+  // before reading the output (docs/semantics.md, "Order on the stream").
   // Throws Error: InvalidProblem (an argument missing, too small or misaligned, named), NoDevice,
   // Unsupported (the device's architecture cannot run this kernel), CudaError.
   void run(Stream stream, void* workspace, std::size_t workspace_bytes, const MoeArgs& args) const;

@@ -174,6 +174,24 @@ TEST(ScalarGgufLaunch, MillionEntriesGoOnGridX) {
   EXPECT_EQ(plan[0].dims.grid[0], sc::kMaxQuantizeCtas);
 }
 
+// On sm_90+ both steps launch programmatically: the quantizer also after the caller's kernels (it
+// waits before reading), the main kernel only after the quantizer (it reads routing and weights
+// before its wait). Below sm_90 neither does.
+TEST(ScalarGgufLaunch, StepsLaunchProgrammaticallyOnSm90) {
+  const ProblemDims d = decode_dims(1, 8, 768, 2048, 128);
+  const std::vector<KernelStep> hopper = sc::launch_plan(scalar_spec(GgufBlockFormat::Q4_K), d);
+  ASSERT_EQ(hopper.size(), 2u);
+  EXPECT_TRUE(hopper[0].programmatic);
+  EXPECT_TRUE(hopper[0].waits_first);
+  EXPECT_TRUE(hopper[1].programmatic);
+  EXPECT_FALSE(hopper[1].waits_first);
+  const std::vector<KernelStep> ampere =
+      sc::launch_plan(scalar_spec(GgufBlockFormat::Q4_K, Tile{1, 8, 0, 4, 1}, 80), d);
+  ASSERT_EQ(ampere.size(), 2u);
+  EXPECT_FALSE(ampere[0].programmatic);
+  EXPECT_FALSE(ampere[1].programmatic);
+}
+
 TEST(ScalarGgufLaunch, WideOutputsAreClampedAndStrided) {
   const KernelSpec spec = scalar_spec(GgufBlockFormat::Q4_0, Tile{1, 4, 0, 4, 1});
   const ProblemDims d = decode_dims(1, 1, 600000, 32, 2);

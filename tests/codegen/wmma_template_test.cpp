@@ -133,6 +133,24 @@ void expect_slots_cover_entries(const std::vector<int>& ids, int experts, const 
     EXPECT_EQ(covered[i], ids[i] >= 0 && ids[i] < experts ? 1 : 0) << "entry " << i;
 }
 
+// On sm_90+ both steps launch programmatically: the offsets kernel also after the caller's
+// kernels (it waits before reading), the main kernel only after it. Below sm_90 neither does.
+TEST(WmmaLaunchPlan, StepsLaunchProgrammaticallyOnSm90) {
+  for (const KernelSpec& spec : {wmma_spec(Tile{64, 64, 32, 4, 3}),
+                                 gguf_spec(GgufBlockFormat::Q4_K, Tile{16, 64, 128, 4, 3})}) {
+    const auto hopper = wc::launch_plan(spec, dims_of(16, 768, 2048, 128));
+    ASSERT_EQ(hopper.size(), 2u);
+    EXPECT_TRUE(hopper[0].programmatic && hopper[0].waits_first);
+    EXPECT_TRUE(hopper[1].programmatic);
+    EXPECT_FALSE(hopper[1].waits_first);
+    KernelSpec ampere = spec;
+    ampere.arch = GpuArch{80, false};
+    const auto plan = wc::launch_plan(ampere, dims_of(16, 768, 2048, 128));
+    ASSERT_EQ(plan.size(), 2u);
+    EXPECT_FALSE(plan[0].programmatic || plan[1].programmatic);
+  }
+}
+
 TEST(WmmaLaunchPlan, SlotsCoverEveryMTileWithTileMapping) {
   std::mt19937 rng(7);
   for (int bm : {16, 32, 64, 128})

@@ -1,4 +1,5 @@
-// The plan runtime on a device: run captured into a CUDA graph and replayed, compiling refused
+// The plan runtime on a device: run captured into a CUDA graph and replayed, chained calls (the
+// second reading the first's output while its helper may launch early), compiling refused
 // during capture (a cache hit allowed), concurrent selects sharing one kernel, a plan for
 // another architecture refused at run, a plan compiled for a named architecture, and the
 // CallTimer that `moejit bench` and `tune` time runs with.
@@ -71,6 +72,58 @@ TEST(PlanRuntime, RunIsCapturedIntoAGraphAndReplayed) {
     const CheckResult r = p.check();
     EXPECT_TRUE(r.pass) << p.plan.sku() << " replay " << replay << ": " << r.summary();
   }
+}
+
+// Two calls on one stream, the second reading the first's output as its activations. On sm_90+
+// a call's helper kernel is launched programmatically and may be scheduled while the previous
+// call's main kernel runs; it must wait for that kernel before it reads. Both outputs are NaN
+// before every round, so a read that came too early shows as NaN in the second call's output.
+void expect_chained_calls_read_the_first_output(Case first, Case second) {
+  first.tokens = 24;
+  first.top_k = 2;
+  first.n = 512;
+  first.k = 4096;  // a first call of several microseconds
+  second.tokens = 24;
+  second.top_k = 2;
+  second.k = first.n;  // activation row p of the second = output row p of the first
+  second.weighted = first.weighted = true;
+  PlannedCase a(first);
+  PlannedCase b(second);
+  ASSERT_EQ(a.device.output.bytes(), b.device.activations.bytes());
+  b.device.args.activations = a.device.output.get();
+  for (int round = 0; round < 8; ++round) {
+    a.device.poison();
+    b.device.poison();
+    device_synchronize();
+    a.plan.run(a.stream.get(), a.device.workspace.get(), a.device.workspace.bytes(), a.device.args);
+    b.plan.run(a.stream.get(), b.device.workspace.get(), b.device.workspace.bytes(), b.device.args);
+    a.stream.synchronize();
+    if (round == 0) {
+      const CheckResult r = a.check();
+      ASSERT_TRUE(r.pass) << a.plan.sku() << ": " << r.summary();
+    }
+    if (first.variant == MoeVariant::ScalarGguf)
+      b.ops.activations_f32 = a.device.output.to_host<float>();
+    else
+      b.ops.activations_bits = a.device.output.to_host<std::uint16_t>();
+    const CheckResult r = b.check();
+    ASSERT_TRUE(r.pass) << b.plan.sku() << " after " << a.plan.sku() << ", round " << round << ": "
+                        << r.summary();
+  }
+}
+
+TEST(PlanRuntime, ChainedScalarGgufCallsReadTheFirstOutput) {
+  MOEJIT_REQUIRE_GPU();
+  expect_chained_calls_read_the_first_output(
+      small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_K, ElementKind::F32),
+      small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32));
+}
+
+TEST(PlanRuntime, ChainedWmmaCallsReadTheFirstOutput) {
+  MOEJIT_REQUIRE_GPU();
+  expect_chained_calls_read_the_first_output(
+      small_case(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16),
+      small_case(MoeVariant::Wmma, std::nullopt, ElementKind::Bf16));
 }
 
 TEST(PlanRuntime, CallTimerTimesEveryCallAloneAndBackToBack) {
