@@ -1,8 +1,8 @@
 // The plan runtime on a device: run captured into a CUDA graph and replayed, chained calls (the
-// second reading the first's output while its helper may launch early), compiling refused
-// during capture (a cache hit allowed), concurrent selects sharing one kernel, a plan for
-// another architecture refused at run, a plan compiled for a named architecture, and the
-// CallTimer that `moejit bench` and `tune` time runs with.
+// second reading the first's output while its helper may launch early; on a stream and in a
+// graph), compiling refused during capture (a cache hit allowed), concurrent selects sharing one
+// kernel, a plan for another architecture refused at run, a plan compiled for a named
+// architecture, and the CallTimer that `moejit bench` and `tune` time runs with.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -78,7 +78,8 @@ TEST(PlanRuntime, RunIsCapturedIntoAGraphAndReplayed) {
 // a call's helper kernel is launched programmatically and may be scheduled while the previous
 // call's main kernel runs; it must wait for that kernel before it reads. Both outputs are NaN
 // before every round, so a read that came too early shows as NaN in the second call's output.
-void expect_chained_calls_read_the_first_output(Case first, Case second) {
+// in_graph: both calls are captured into one CUDA graph once and the graph is replayed.
+void expect_chained_calls_read_the_first_output(Case first, Case second, bool in_graph = false) {
   first.tokens = 24;
   first.top_k = 2;
   first.n = 512;
@@ -91,12 +92,24 @@ void expect_chained_calls_read_the_first_output(Case first, Case second) {
   PlannedCase b(second);
   ASSERT_EQ(a.device.output.bytes(), b.device.activations.bytes());
   b.device.args.activations = a.device.output.get();
+  const auto enqueue_both = [&] {
+    a.plan.run(a.stream.get(), a.device.workspace.get(), a.device.workspace.bytes(), a.device.args);
+    b.plan.run(a.stream.get(), b.device.workspace.get(), b.device.workspace.bytes(), b.device.args);
+  };
+  CapturedGraph graph;
+  if (in_graph) {
+    graph.begin(a.stream.get());
+    enqueue_both();
+    graph.end(a.stream.get());
+  }
   for (int round = 0; round < 8; ++round) {
     a.device.poison();
     b.device.poison();
     device_synchronize();
-    a.plan.run(a.stream.get(), a.device.workspace.get(), a.device.workspace.bytes(), a.device.args);
-    b.plan.run(a.stream.get(), b.device.workspace.get(), b.device.workspace.bytes(), b.device.args);
+    if (in_graph)
+      graph.launch(a.stream.get());
+    else
+      enqueue_both();
     a.stream.synchronize();
     if (round == 0) {
       const CheckResult r = a.check();
@@ -117,6 +130,16 @@ TEST(PlanRuntime, ChainedScalarGgufCallsReadTheFirstOutput) {
   expect_chained_calls_read_the_first_output(
       small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_K, ElementKind::F32),
       small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q8_0, ElementKind::F32));
+}
+
+TEST(PlanRuntime, ChainedCallsCapturedIntoAGraphReadTheFirstOutput) {
+  MOEJIT_REQUIRE_GPU();
+  expect_chained_calls_read_the_first_output(
+      small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q6_K, ElementKind::F32),
+      small_case(MoeVariant::ScalarGguf, GgufBlockFormat::Q4_0, ElementKind::F32), true);
+  expect_chained_calls_read_the_first_output(
+      small_case(MoeVariant::Wmma, std::nullopt, ElementKind::F16),
+      small_case(MoeVariant::Wmma, std::nullopt, ElementKind::F16), true);
 }
 
 TEST(PlanRuntime, ChainedWmmaCallsReadTheFirstOutput) {
