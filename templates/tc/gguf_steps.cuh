@@ -115,7 +115,7 @@ struct GgufRawSteps {
                   valid_blocks(kt) * Fmt::kBlockBytes, weights_end, bars + 8 * slot(kt));
     } else {
       loader.load(ring + slot(kt) * kStageBytes, first_block(kt) * Fmt::kBlockBytes,
-                  valid_blocks(kt) * Fmt::kBlockBytes, weights_end);
+                  valid_blocks(kt) * Fmt::kBlockBytes, weights_end, rows_aligned);
     }
   }
 

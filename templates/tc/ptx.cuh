@@ -37,6 +37,24 @@ __device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_b
                  : "memory");
 }
 
+// cp_async16 of all 16 bytes: no source size, so no zero-fill (and none of the address arithmetic
+// the zero-filling form compiles to).
+template <int kPrefetch = 0>
+__device__ __forceinline__ void cp_async16_full(void* dst, const void* src) {
+  static_assert(kPrefetch == 0 || kPrefetch == 128 || kPrefetch == 256, "0, 128 or 256 bytes");
+  if constexpr (kPrefetch == 256)
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16;\n" ::"r"(smem_address(dst)),
+                 "l"(src)
+                 : "memory");
+  else if constexpr (kPrefetch == 128)
+    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16;\n" ::"r"(smem_address(dst)),
+                 "l"(src)
+                 : "memory");
+  else
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_address(dst)), "l"(src)
+                 : "memory");
+}
+
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }

@@ -108,7 +108,11 @@ struct RowTileLoader {
 // read on, so DRAM serves whole segments instead of a step's pieces.
 // Thread tid owns chunks tid, tid + kThreads, ... for every K step: init keeps each one's row
 // address, staging offset and 16 * (chunk index in the row), so a step costs a few 32-bit
-// operations per chunk.
+// operations per chunk. Fast path (rows_aligned, the usual case): when every row starts at a
+// multiple of 16 bytes and none of this thread's rows ends within kRowBytes + 16 bytes of limit,
+// each live chunk is copied whole from row + (first_byte & ~15) + 16 * index, without sizes or
+// checks; bytes past the step's blocks (up to kRowBytes past them, all inside the weight tensor)
+// land in the staging row's slack and are never read.
 template <int kRows, int kChunksPerRow, int kThreads>
 struct RawRowLoader {
   static constexpr int kRowBytes = kChunksPerRow * 16;
@@ -121,6 +125,7 @@ struct RawRowLoader {
   int ch16[kIters];                   // 16 * the chunk's index in its row
   unsigned live;                      // bit it: chunk it's row is copied
   unsigned near_end;                  // bit it: chunk it's row ends within 16 bytes of limit
+  bool whole_copies;                  // no row of this thread's ends within kRowBytes + 16 of limit
 
   // row_address(r) returns the global address of tile row r, or nullptr; row_bytes: the bytes of
   // a row (no step reads past them); limit: one past the last byte of the weight tensor.
@@ -129,6 +134,7 @@ struct RawRowLoader {
                                        unsigned long long limit) {
     live = 0u;
     near_end = 0u;
+    whole_copies = true;
 #pragma unroll
     for (int it = 0; it < kIters; ++it) {
       const int c = tid + it * kThreads;
@@ -139,17 +145,30 @@ struct RawRowLoader {
       dst[it] = r * kRowBytes + ch16[it];
       if (rows[it] != nullptr) {
         live |= 1u << it;
+        const unsigned long long row_end =
+            reinterpret_cast<unsigned long long>(rows[it]) + row_bytes;
         // A chunk starts before s + len <= row + row_bytes, so it ends before row + row_bytes + 15.
-        if (reinterpret_cast<unsigned long long>(rows[it]) + row_bytes + 15 > limit)
-          near_end |= 1u << it;
+        if (row_end + 15 > limit) near_end |= 1u << it;
+        // A whole copy starts at most at row + row_bytes + kRowBytes - 16 (first_byte <=
+        // row_bytes).
+        if (row_end + kRowBytes > limit) whole_copies = false;
       }
     }
   }
 
   // first_byte: offset of the K step's first block in a row; len: bytes of the step's blocks
-  // (even, at most kRowBytes - 15); limit: as init's.
+  // (even, at most kRowBytes - 15); limit: as init's; rows_aligned: every row starts at a multiple
+  // of 16 bytes (the fast path).
   __device__ __forceinline__ void load(unsigned char* stage, int first_byte, int len,
-                                       unsigned long long limit) const {
+                                       unsigned long long limit, bool rows_aligned) const {
+    if (rows_aligned && whole_copies) {
+      const int first16 = first_byte & ~15;
+#pragma unroll
+      for (int it = 0; it < kIters; ++it)
+        if (((live >> it) & 1u) != 0u)
+          cp_async16_full<128>(stage + dst[it], rows[it] + (first16 + ch16[it]));
+      return;
+    }
 #pragma unroll
     for (int it = 0; it < kIters; ++it) {
       if (((live >> it) & 1u) == 0u) continue;
