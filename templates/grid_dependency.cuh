@@ -2,8 +2,8 @@
 // expert offsets) followed by the main kernel, both launched programmatically on sm_90+:
 //   - the helper waits for the stream's previous kernel before it reads anything, then lets the
 //     main kernel launch; the main kernel waits for the helper only where it first reads what the
-//     helper wrote (its routing and weight reads before that are safe: the helper started only
-//     after everything before the call had completed);
+//     helper wrote (its routing and weight reads before that are safe: it is launched only once
+//     the helper's wait has returned, so after everything before the call has completed);
 //   - the main kernel lets the next kernel of the stream launch from its start, so the next
 //     call's helper is scheduled while this call runs and starts the moment it completes.
 // Below sm_90, and for a kernel launched without the programmatic stream-serialization

@@ -109,7 +109,7 @@ struct RowTileLoader {
 // Thread tid owns chunks tid, tid + kThreads, ... for every K step: init keeps each one's row
 // address, staging offset and 16 * (chunk index in the row), so a step costs a few 32-bit
 // operations per chunk. Fast path (rows_aligned, the usual case): when every row starts at a
-// multiple of 16 bytes and none of this thread's rows ends within kRowBytes + 16 bytes of limit,
+// multiple of 16 bytes and none of this thread's rows ends within kRowBytes bytes of limit,
 // each live chunk is copied whole from row + (first_byte & ~15) + 16 * index, without sizes or
 // checks; bytes past the step's blocks (up to kRowBytes past them, all inside the weight tensor)
 // land in the staging row's slack and are never read.
@@ -125,7 +125,7 @@ struct RawRowLoader {
   int ch16[kIters];                   // 16 * the chunk's index in its row
   unsigned live;                      // bit it: chunk it's row is copied
   unsigned near_end;                  // bit it: chunk it's row ends within 16 bytes of limit
-  bool whole_copies;                  // no row of this thread's ends within kRowBytes + 16 of limit
+  bool whole_copies;                  // no row of this thread's ends within kRowBytes of limit
 
   // row_address(r) returns the global address of tile row r, or nullptr; row_bytes: the bytes of
   // a row (no step reads past them); limit: one past the last byte of the weight tensor.
@@ -149,8 +149,8 @@ struct RawRowLoader {
             reinterpret_cast<unsigned long long>(rows[it]) + row_bytes;
         // A chunk starts before s + len <= row + row_bytes, so it ends before row + row_bytes + 15.
         if (row_end + 15 > limit) near_end |= 1u << it;
-        // A whole copy starts at most at row + row_bytes + kRowBytes - 16 (first_byte <=
-        // row_bytes).
+        // A whole copy ends before row + row_bytes + kRowBytes (first_byte < row_bytes and
+        // 16 * index <= kRowBytes - 16).
         if (row_end + kRowBytes > limit) whole_copies = false;
       }
     }
