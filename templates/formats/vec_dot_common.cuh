@@ -10,29 +10,51 @@ namespace vecdot {
 
 // ---------------------------------------------------------------------------------------------
 // Loads. kShared false: p is into global memory that no kernel of the call writes (weights, or
-// the q8_1 staging written by an earlier launch), so the read-only path (__ldg) is safe.
+// the q8_1 staging written by an earlier launch), so the read-only path (ld.global.nc) is safe.
 // kShared true: p is into shared memory (weight blocks a kernel staged there), plain loads.
+// kSegment (global loads only): the load asks L2 for the 256-byte segment around it
+// (.L2::256B), so that DRAM serves a weight row's neighbouring bytes, which the warp's next loads
+// read, in one piece. The traits whose chunk loads gained from it on an H100 set kSegment (the
+// k-quants; the dense decode kernel's weight loads); for the 32-element formats it was neutral to
+// slightly slower (docs/benchmarks.md).
 
-template <bool kShared = false>
+template <bool kShared = false, bool kSegment = false>
 __device__ __forceinline__ unsigned ld_u16(const unsigned char* p) {
-  if constexpr (kShared)
+  if constexpr (kShared) {
     return *reinterpret_cast<const unsigned short*>(p);
-  else
+  } else if constexpr (kSegment) {
+    unsigned short v;
+    asm("ld.global.nc.L2::256B.u16 %0, [%1];" : "=h"(v) : "l"(p));
+    return v;
+  } else {
     return __ldg(reinterpret_cast<const unsigned short*>(p));
+  }
 }
-template <bool kShared = false>
+template <bool kShared = false, bool kSegment = false>
 __device__ __forceinline__ unsigned ld_u32(const unsigned char* p) {
-  if constexpr (kShared)
+  if constexpr (kShared) {
     return *reinterpret_cast<const unsigned int*>(p);
-  else
+  } else if constexpr (kSegment) {
+    unsigned v;
+    asm("ld.global.nc.L2::256B.u32 %0, [%1];" : "=r"(v) : "l"(p));
+    return v;
+  } else {
     return __ldg(reinterpret_cast<const unsigned int*>(p));
+  }
 }
-template <bool kShared = false>
+template <bool kShared = false, bool kSegment = false>
 __device__ __forceinline__ uint4 ld_u128(const unsigned char* p) {
-  if constexpr (kShared)
+  if constexpr (kShared) {
     return *reinterpret_cast<const uint4*>(p);
-  else
+  } else if constexpr (kSegment) {
+    uint4 v;
+    asm("ld.global.nc.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
+  } else {
     return __ldg(reinterpret_cast<const uint4*>(p));
+  }
 }
 
 // 0 when p is 4-byte aligned, 2 when it is only 2-byte aligned.
@@ -43,16 +65,16 @@ __device__ __forceinline__ unsigned misalignment2(const unsigned char* p) {
 // out[k] = the little-endian 32-bit word at bytes [p + 4k, p + 4k + 4), for a p that is only
 // 2-byte aligned. Reads exactly the bytes [p, p + 4 * kWords): kWords - 1 aligned 32-bit loads
 // plus two 16-bit loads, and the same instruction sequence whatever the alignment of p.
-template <int kWords, bool kShared = false>
+template <int kWords, bool kShared = false, bool kSegment = false>
 __device__ __forceinline__ void ld_words_a2(const unsigned char* p, unsigned (&out)[kWords]) {
   static_assert(kWords >= 1, "at least one word");
   const unsigned mis = misalignment2(p);
   const unsigned char* aligned = p + mis;  // 4-byte aligned
   unsigned mid[kWords > 1 ? kWords - 1 : 1];
 #pragma unroll
-  for (int k = 0; k + 1 < kWords; ++k) mid[k] = ld_u32<kShared>(aligned + 4 * k);
-  const unsigned lo = ld_u16<kShared>(mis ? p : p + 4 * kWords - 4);
-  const unsigned hi = ld_u16<kShared>(p + 4 * kWords - 2);
+  for (int k = 0; k + 1 < kWords; ++k) mid[k] = ld_u32<kShared, kSegment>(aligned + 4 * k);
+  const unsigned lo = ld_u16<kShared, kSegment>(mis ? p : p + 4 * kWords - 4);
+  const unsigned hi = ld_u16<kShared, kSegment>(p + 4 * kWords - 2);
   if constexpr (kWords == 1) {
     out[0] = lo | (hi << 16);
   } else {
@@ -74,15 +96,15 @@ __device__ __forceinline__ void ld_words_a2(const unsigned char* p, unsigned (&o
 // For a block of 4 * kWords + 2 bytes at a 2-byte aligned address whose first two bytes are a
 // 16-bit field (q4_0, q5_0, q8_0): returns that field and sets body[k] to the word at block bytes
 // [2 + 4k, 6 + 4k). Reads exactly the block: kWords aligned 32-bit loads and one 16-bit load.
-template <int kWords, bool kShared = false>
+template <int kWords, bool kShared = false, bool kSegment = false>
 __device__ __forceinline__ unsigned ld_head_block_a2(const unsigned char* blk,
                                                      unsigned (&body)[kWords]) {
   const unsigned mis = misalignment2(blk);
   const unsigned char* aligned = blk + mis;  // 4-byte aligned
   unsigned w[kWords];
 #pragma unroll
-  for (int k = 0; k < kWords; ++k) w[k] = ld_u32<kShared>(aligned + 4 * k);
-  const unsigned u = ld_u16<kShared>(mis ? blk : blk + 4 * kWords);
+  for (int k = 0; k < kWords; ++k) w[k] = ld_u32<kShared, kSegment>(aligned + 4 * k);
+  const unsigned u = ld_u16<kShared, kSegment>(mis ? blk : blk + 4 * kWords);
 #pragma unroll
   for (int k = 0; k < kWords; ++k)
     body[k] = mis ? w[k] : __funnelshift_r(w[k], k + 1 < kWords ? w[k + 1] : u, 16);

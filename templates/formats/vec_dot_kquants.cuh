@@ -14,6 +14,7 @@ struct PairedChunks {
   static constexpr int kChunkSubs = 2;
   static constexpr int kChunksPerBlock = 4;
   static constexpr bool kActPairs = true;
+  static constexpr bool kSegment = true;  // chunk loads ask L2 for 256-byte segments
   __device__ static __forceinline__ int chunk_sub(int c, int t) { return 2 * c + t; }
   __device__ static __forceinline__ int chunk_of(int j) { return j >> 1; }
 };
@@ -35,9 +36,9 @@ struct Q2_K : PairedChunks {
     const int h = c >> 1;
     unsigned qs[8];
 #pragma unroll
-    for (int k = 0; k < 8; ++k) qs[k] = ld_u32<kShared>(b + 16 + 32 * h + 4 * k);
-    const unsigned sc = ld_u32<kShared>(b + 4 * c);  // scale bytes of groups 4c .. 4c + 3
-    const unsigned dd = ld_u32<kShared>(b + 80);
+    for (int k = 0; k < 8; ++k) qs[k] = ld_u32<kShared, kSegment>(b + 16 + 32 * h + 4 * k);
+    const unsigned sc = ld_u32<kShared, kSegment>(b + 4 * c);  // scale bytes of groups 4c .. 4c + 3
+    const unsigned dd = ld_u32<kShared, kSegment>(b + 80);
     const float d = half_to_f32(dd);
     const float dmin = half_to_f32(dd >> 16);
 #pragma unroll
@@ -79,10 +80,10 @@ struct Q3_K : PairedChunks {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
     const int h = c >> 1;
     unsigned hm[8], qs[8], s[3];
-    ld_words_a2<8, kShared>(b, hm);
-    ld_words_a2<8, kShared>(b + 32 + 32 * h, qs);
-    ld_words_a2<3, kShared>(b + 96, s);
-    const float d = half_to_f32(ld_u16<kShared>(b + 108));
+    ld_words_a2<8, kShared, kSegment>(b, hm);
+    ld_words_a2<8, kShared, kSegment>(b + 32 + 32 * h, qs);
+    ld_words_a2<3, kShared, kSegment>(b + 96, s);
+    const float d = half_to_f32(ld_u16<kShared, kSegment>(b + 108));
 #pragma unroll
     for (int t = 0; t < 2; ++t) {
       const int j = 2 * (c & 1) + t;
@@ -113,9 +114,9 @@ struct Q4_K : PairedChunks {
   template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int c, Sub (&w)[2]) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
-    const uint4 hdr = ld_u128<kShared>(b);
-    const uint4 q0 = ld_u128<kShared>(b + 16 + 32 * c);
-    const uint4 q1 = ld_u128<kShared>(b + 32 + 32 * c);
+    const uint4 hdr = ld_u128<kShared, kSegment>(b);
+    const uint4 q0 = ld_u128<kShared, kSegment>(b + 16 + 32 * c);
+    const uint4 q1 = ld_u128<kShared, kSegment>(b + 32 + 32 * c);
     const unsigned qs[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
     const float d = half_to_f32(hdr.x);
     const float dmin = half_to_f32(hdr.x >> 16);
@@ -144,11 +145,11 @@ struct Q5_K : PairedChunks {
   template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int c, Sub (&w)[2]) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
-    const uint4 hdr = ld_u128<kShared>(b);
-    const uint4 h0 = ld_u128<kShared>(b + 16);
-    const uint4 h1 = ld_u128<kShared>(b + 32);
-    const uint4 q0 = ld_u128<kShared>(b + 48 + 32 * c);
-    const uint4 q1 = ld_u128<kShared>(b + 64 + 32 * c);
+    const uint4 hdr = ld_u128<kShared, kSegment>(b);
+    const uint4 h0 = ld_u128<kShared, kSegment>(b + 16);
+    const uint4 h1 = ld_u128<kShared, kSegment>(b + 32);
+    const uint4 q0 = ld_u128<kShared, kSegment>(b + 48 + 32 * c);
+    const uint4 q1 = ld_u128<kShared, kSegment>(b + 64 + 32 * c);
     const unsigned qh[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
     const unsigned qs[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
     const float d = half_to_f32(hdr.x);
@@ -183,6 +184,7 @@ struct Q6_K {
   static constexpr int kChunkSubs = 2;
   static constexpr int kChunksPerBlock = 4;
   static constexpr bool kActPairs = false;  // sub-blocks 4h + r0 and 4h + r0 + 2
+  static constexpr bool kSegment = true;    // chunk loads ask L2 for 256-byte segments
   static constexpr int kWeightAlign = 2;
   static constexpr int kGroups = 2;
   static constexpr bool kHasMin = false;
@@ -198,12 +200,12 @@ struct Q6_K {
     const int h = c >> 1;
     const int r0 = c & 1;
     unsigned ql[8], qh[8];
-    ld_words_a2<8, kShared>(b + 64 * h + 32 * r0, ql);
-    ld_words_a2<8, kShared>(b + 128 + 32 * h, qh);
+    ld_words_a2<8, kShared, kSegment>(b + 64 * h + 32 * r0, ql);
+    ld_words_a2<8, kShared, kSegment>(b + 128 + 32 * h, qh);
     // Scales of groups 2(4h + r0), +1 and 2(4h + r0 + 2), +1.
-    const unsigned sc[2] = {ld_u16<kShared>(b + 192 + 8 * h + 2 * r0),
-                            ld_u16<kShared>(b + 196 + 8 * h + 2 * r0)};
-    const float d = half_to_f32(ld_u16<kShared>(b + 208));
+    const unsigned sc[2] = {ld_u16<kShared, kSegment>(b + 192 + 8 * h + 2 * r0),
+                            ld_u16<kShared, kSegment>(b + 196 + 8 * h + 2 * r0)};
+    const float d = half_to_f32(ld_u16<kShared, kSegment>(b + 208));
 #pragma unroll
     for (int t = 0; t < 2; ++t) {
       const int r = r0 + 2 * t;

@@ -17,6 +17,8 @@ namespace vecdot {
 //   kActPairs         the chunk's sub-blocks are two adjacent ones (2c, 2c + 1), so their q8_1
 //                     blocks can be loaded as one 8-byte aligned 72-byte pair
 //   kWeightAlign      alignment in bytes the loads assume for every block address
+//   kSegment          the chunk loads ask L2 for the 256-byte segment around them
+//                     (vec_dot_common.cuh)
 //   kGroups, kHasMin, kOffset, Sub   the decoded form (SubWeights)
 //   chunk_sub(c, t)   sub-block index of slot t of chunk c;  chunk_of(j): the chunk of sub-block j
 //   load_chunk(blk, c, w)   decodes the kChunkSubs sub-blocks of chunk c of block blk into w;
@@ -26,6 +28,7 @@ struct SingleChunk {
   static constexpr int kChunkSubs = 1;
   static constexpr int kChunksPerBlock = 1;
   static constexpr bool kActPairs = false;
+  static constexpr bool kSegment = false;
   __device__ static __forceinline__ int chunk_sub(int, int) { return 0; }
   __device__ static __forceinline__ int chunk_of(int) { return 0; }
 };

@@ -543,19 +543,22 @@ TEST(WgmmaTiles, DefaultTilesOnSm90aAreWarpgroupTiles) {
         const KernelSpec spec = hopper_spec(t, el);
         EXPECT_EQ(wc::tile_error(spec), std::nullopt) << "m=" << d.size_m;
       }
-  // About one entry per expert (qwen3 at 1 and 8 tokens, mixtral at 1): the decode kernel, with
-  // K slices of at least 512 elements and at most 48 warps per SM: 4 on qwen3 at 1 token
-  // (384 row groups), 2 at 8 tokens (3072), 2 on mixtral (1792). Two entries per expert and up
-  // (mixtral at 8 tokens): warpgroup tiles.
+  // A few entries per expert (a typical segment of at most 8: qwen3 at 1 to 64 tokens, mixtral at
+  // 1 to 16): the decode kernel, with K / 512 slices (up to 8): 4 on qwen3, 8 on mixtral. More
+  // entries per expert (mixtral at 32 tokens, qwen3 at 128): warpgroup tiles.
   const auto hopper_default = [](const ProblemDims& d) {
     return wc::default_tile(std::nullopt, ElementKind::Bf16, GpuArch{90, true}, d, false);
   };
   EXPECT_EQ(hopper_default(dims_of(8, 768, 2048, 128)), (Tile{8, 32, 128, 8, 1}));
-  EXPECT_EQ(hopper_default(dims_of(64, 768, 2048, 128)), (Tile{8, 64, 128, 8, 1}));
-  EXPECT_EQ(hopper_default(dims_of(2, 14336, 4096, 8)), (Tile{8, 64, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(64, 768, 2048, 128)), (Tile{8, 32, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(256, 768, 2048, 128)), (Tile{8, 32, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(512, 768, 2048, 128)), (Tile{8, 32, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(2, 14336, 4096, 8)), (Tile{8, 16, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(16, 14336, 4096, 8)), (Tile{8, 16, 128, 8, 1}));
+  EXPECT_EQ(hopper_default(dims_of(32, 14336, 4096, 8)), (Tile{8, 16, 128, 8, 1}));
   EXPECT_TRUE(wc::uses_decode(hopper_spec(hopper_default(dims_of(8, 768, 2048, 128)))));
-  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(16, 14336, 4096, 8)))));
-  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(256, 768, 2048, 128)))));
+  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(64, 14336, 4096, 8)))));
+  EXPECT_TRUE(wc::uses_wgmma(hopper_spec(hopper_default(dims_of(1024, 768, 2048, 128)))));
   // Short K: one slice keeps 512 elements per warp.
   EXPECT_EQ(hopper_default(dims_of(2, 4096, 512, 8)), (Tile{8, 128, 128, 8, 1}));
   // Mixtral at 512 tokens (128 +- 11 rows per expert): two stacked warpgroups of 256 columns.
