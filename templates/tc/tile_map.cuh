@@ -73,7 +73,8 @@ __device__ __forceinline__ int m_tile_height(int count) {
 // is its m-tile t = s - f(e); f is strictly increasing and f(e) + ceil(count_e / bm) - 1 <
 // f(e + 1), so every m-tile of every expert has exactly one slot, and the largest slot is below
 // E + size_m / bm. Reads stay in bounds for any offsets in [0, size_m] (unsorted expert ids give
-// wrong segments, never bad addresses).
+// wrong segments, never bad addresses). Called by every thread of whole warps (the tile mapping's
+// search votes across the warp).
 template <int kBM, int kRowAlign = 16>
 __device__ __forceinline__ MTile map_m_tile(const MoeParams& p, long long slot) {
   const int m = p.size_m;
@@ -96,22 +97,36 @@ __device__ __forceinline__ MTile map_m_tile(const MoeParams& p, long long slot) 
     t.expert = e;
     return t;
   }
-  // Largest e in [0, E) with e + off[e] / kBM <= slot (lo = -1 when there is none).
-  int lo = -1;
-  int hi = experts - 1;
-  while (lo < hi) {
-    const int mid = hi - (hi - lo) / 2;
-    if (static_cast<long long>(mid) + off[mid] / kBM <= slot)
-      lo = mid;
-    else
-      hi = mid - 1;
+  // Largest e in [0, E) with e + off[e] / kBM <= slot (lo = -1 when there is none): as f
+  // increases, the number of experts with f(e) <= slot, minus one. The warp's lanes test 128
+  // experts per round, their offsets loaded together, so a round costs one trip to L2 (a binary
+  // search costs log2(E) dependent ones at the start of every CTA).
+  const unsigned lane = threadIdx.x & 31u;
+  int qualifying = 0;
+  for (int base = 0; base < experts; base += 128) {
+    bool below[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int e = base + 32 * j + static_cast<int>(lane);
+      below[j] = e < experts && static_cast<long long>(e) + off[e] / kBM <= slot;
+    }
+    bool all = true;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const unsigned votes = __ballot_sync(0xFFFFFFFFu, below[j]);
+      qualifying += __popc(votes);
+      all = all && votes == 0xFFFFFFFFu;
+    }
+    if (!all) break;  // f increases: no later expert qualifies
   }
+  const int lo = qualifying - 1;
   if (lo < 0) return t;
   const int seg_begin = off[lo];
   const int seg_end = min(off[lo + 1], m);
   const int count = seg_end - seg_begin;
   const long long index = slot - (static_cast<long long>(lo) + seg_begin / kBM);
-  if (count <= 0 || index >= (count + kBM - 1) / kBM) return t;
+  // index < 0 only when the offsets do not increase (unsorted expert ids).
+  if (count <= 0 || index < 0 || index >= (count + kBM - 1) / kBM) return t;
   const int height = m_tile_height<kBM, kRowAlign>(count);
   const long long begin = seg_begin + index * height;
   if (begin >= seg_end) return t;
