@@ -1,5 +1,5 @@
 // Edge-case shapes and routings on a representative set of kernels: top_k 1 and 8, one expert,
-// 128 and 1500 experts (most empty), K over many blocks, 1 to 4096 tokens, every token on one
+// 128, 200 and 1500 experts (most empty), K over many blocks, 1 to 4096 tokens, every token on one
 // expert, null top-k weights, out-of-range expert and pair ids, both tile families.
 #include <gtest/gtest.h>
 
@@ -37,6 +37,7 @@ std::vector<Case> edge_shapes() {
   s.push_back(shape(70, 1, 1, 80, 256));     // one expert
   s.push_back(shape(3, 128, 4, 64, 256));    // 128 experts, nearly all without tokens
   s.push_back(shape(64, 1500, 4, 32, 256));  // more experts than one scan block
+  s.push_back(shape(300, 200, 4, 48, 256));  // tile mapping over 200 experts (two vote rounds)
   s.push_back(shape(9, 8, 2, 40, 4096));     // K over 16 super-blocks / 128 blocks
   s.push_back(shape(4096, 8, 2, 64, 256));   // many tokens
   Case hot = shape(300, 8, 2, 48, 256);      // every token's slots on the same two experts
