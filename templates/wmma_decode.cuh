@@ -120,7 +120,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
 #pragma unroll
       for (int h = 0; h < 2; ++h)
         b.w[s][h] = k < size_k
-                        ? vecdot::ld_u128<false, true>(wrow[h] + 2 * static_cast<long long>(k))
+                        ? vecdot::ld_u128<false, 256>(wrow[h] + 2 * static_cast<long long>(k))
                         : make_uint4(0u, 0u, 0u, 0u);
     }
   };

@@ -12,41 +12,52 @@ namespace vecdot {
 // Loads. kShared false: p is into global memory that no kernel of the call writes (weights, or
 // the q8_1 staging written by an earlier launch), so the read-only path (ld.global.nc) is safe.
 // kShared true: p is into shared memory (weight blocks a kernel staged there), plain loads.
-// kSegment (global loads only): the load asks L2 for the 256-byte segment around it
-// (.L2::256B), so that DRAM serves a weight row's neighbouring bytes, which the warp's next loads
-// read, in one piece. The traits whose chunk loads gained from it on an H100 set kSegment (the
-// k-quants; the dense decode kernel's weight loads); for the 32-element formats it was neutral to
-// slightly slower (docs/benchmarks.md).
+// kSegment (global loads only; 0, 128 or 256): the load asks L2 for the kSegment-byte segment
+// around it (.L2::128B / .L2::256B), so that DRAM serves a weight row's neighbouring bytes, which
+// the warp's next loads read, in one piece. Each traits struct sets the size that was fastest on
+// an H100 (docs/benchmarks.md): 256 for the k-quants and the dense decode kernel's weight rows,
+// 128 for the 32-element formats (whose loads 256 made slightly slower).
 
-template <bool kShared = false, bool kSegment = false>
+template <bool kShared = false, int kSegment = 0>
 __device__ __forceinline__ unsigned ld_u16(const unsigned char* p) {
+  static_assert(kSegment == 0 || kSegment == 128 || kSegment == 256, "0, 128 or 256 bytes");
   if constexpr (kShared) {
     return *reinterpret_cast<const unsigned short*>(p);
-  } else if constexpr (kSegment) {
+  } else if constexpr (kSegment == 256) {
     unsigned short v;
     asm("ld.global.nc.L2::256B.u16 %0, [%1];" : "=h"(v) : "l"(p));
+    return v;
+  } else if constexpr (kSegment == 128) {
+    unsigned short v;
+    asm("ld.global.nc.L2::128B.u16 %0, [%1];" : "=h"(v) : "l"(p));
     return v;
   } else {
     return __ldg(reinterpret_cast<const unsigned short*>(p));
   }
 }
-template <bool kShared = false, bool kSegment = false>
+template <bool kShared = false, int kSegment = 0>
 __device__ __forceinline__ unsigned ld_u32(const unsigned char* p) {
+  static_assert(kSegment == 0 || kSegment == 128 || kSegment == 256, "0, 128 or 256 bytes");
   if constexpr (kShared) {
     return *reinterpret_cast<const unsigned int*>(p);
-  } else if constexpr (kSegment) {
+  } else if constexpr (kSegment == 256) {
     unsigned v;
     asm("ld.global.nc.L2::256B.u32 %0, [%1];" : "=r"(v) : "l"(p));
+    return v;
+  } else if constexpr (kSegment == 128) {
+    unsigned v;
+    asm("ld.global.nc.L2::128B.u32 %0, [%1];" : "=r"(v) : "l"(p));
     return v;
   } else {
     return __ldg(reinterpret_cast<const unsigned int*>(p));
   }
 }
-template <bool kShared = false, bool kSegment = false>
+template <bool kShared = false, int kSegment = 0>
 __device__ __forceinline__ uint4 ld_u128(const unsigned char* p) {
+  static_assert(kSegment == 0 || kSegment == 256, "0 or 256 bytes");
   if constexpr (kShared) {
     return *reinterpret_cast<const uint4*>(p);
-  } else if constexpr (kSegment) {
+  } else if constexpr (kSegment == 256) {
     uint4 v;
     asm("ld.global.nc.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
         : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
@@ -65,7 +76,7 @@ __device__ __forceinline__ unsigned misalignment2(const unsigned char* p) {
 // out[k] = the little-endian 32-bit word at bytes [p + 4k, p + 4k + 4), for a p that is only
 // 2-byte aligned. Reads exactly the bytes [p, p + 4 * kWords): kWords - 1 aligned 32-bit loads
 // plus two 16-bit loads, and the same instruction sequence whatever the alignment of p.
-template <int kWords, bool kShared = false, bool kSegment = false>
+template <int kWords, bool kShared = false, int kSegment = 0>
 __device__ __forceinline__ void ld_words_a2(const unsigned char* p, unsigned (&out)[kWords]) {
   static_assert(kWords >= 1, "at least one word");
   const unsigned mis = misalignment2(p);
@@ -96,7 +107,7 @@ __device__ __forceinline__ void ld_words_a2(const unsigned char* p, unsigned (&o
 // For a block of 4 * kWords + 2 bytes at a 2-byte aligned address whose first two bytes are a
 // 16-bit field (q4_0, q5_0, q8_0): returns that field and sets body[k] to the word at block bytes
 // [2 + 4k, 6 + 4k). Reads exactly the block: kWords aligned 32-bit loads and one 16-bit load.
-template <int kWords, bool kShared = false, bool kSegment = false>
+template <int kWords, bool kShared = false, int kSegment = 0>
 __device__ __forceinline__ unsigned ld_head_block_a2(const unsigned char* blk,
                                                      unsigned (&body)[kWords]) {
   const unsigned mis = misalignment2(blk);

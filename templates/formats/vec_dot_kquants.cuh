@@ -14,7 +14,7 @@ struct PairedChunks {
   static constexpr int kChunkSubs = 2;
   static constexpr int kChunksPerBlock = 4;
   static constexpr bool kActPairs = true;
-  static constexpr bool kSegment = true;  // chunk loads ask L2 for 256-byte segments
+  static constexpr int kSegment = 256;  // chunk loads ask L2 for 256-byte segments
   __device__ static __forceinline__ int chunk_sub(int c, int t) { return 2 * c + t; }
   __device__ static __forceinline__ int chunk_of(int j) { return j >> 1; }
 };
@@ -184,7 +184,7 @@ struct Q6_K {
   static constexpr int kChunkSubs = 2;
   static constexpr int kChunksPerBlock = 4;
   static constexpr bool kActPairs = false;  // sub-blocks 4h + r0 and 4h + r0 + 2
-  static constexpr bool kSegment = true;    // chunk loads ask L2 for 256-byte segments
+  static constexpr int kSegment = 256;      // chunk loads ask L2 for 256-byte segments
   static constexpr int kWeightAlign = 2;
   static constexpr int kGroups = 2;
   static constexpr bool kHasMin = false;

@@ -17,8 +17,7 @@ namespace vecdot {
 //   kActPairs         the chunk's sub-blocks are two adjacent ones (2c, 2c + 1), so their q8_1
 //                     blocks can be loaded as one 8-byte aligned 72-byte pair
 //   kWeightAlign      alignment in bytes the loads assume for every block address
-//   kSegment          the chunk loads ask L2 for the 256-byte segment around them
-//                     (vec_dot_common.cuh)
+//   kSegment          the segment (bytes) the chunk loads ask L2 for (vec_dot_common.cuh)
 //   kGroups, kHasMin, kOffset, Sub   the decoded form (SubWeights)
 //   chunk_sub(c, t)   sub-block index of slot t of chunk c;  chunk_of(j): the chunk of sub-block j
 //   load_chunk(blk, c, w)   decodes the kChunkSubs sub-blocks of chunk c of block blk into w;
@@ -28,7 +27,7 @@ struct SingleChunk {
   static constexpr int kChunkSubs = 1;
   static constexpr int kChunksPerBlock = 1;
   static constexpr bool kActPairs = false;
-  static constexpr bool kSegment = false;
+  static constexpr int kSegment = 128;  // chunk loads ask L2 for 128-byte segments
   __device__ static __forceinline__ int chunk_sub(int, int) { return 0; }
   __device__ static __forceinline__ int chunk_of(int) { return 0; }
 };
@@ -47,7 +46,7 @@ struct Q4_0 : SingleChunk {
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     unsigned qs[4];
     const unsigned d =
-        ld_head_block_a2<4, kShared>(reinterpret_cast<const unsigned char*>(blk), qs);
+        ld_head_block_a2<4, kShared, kSegment>(reinterpret_cast<const unsigned char*>(blk), qs);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       w[0].v[k] = static_cast<int>(qs[k] & 0x0F0F0F0Fu);
@@ -70,10 +69,10 @@ struct Q4_1 : SingleChunk {
   template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
-    const unsigned dm = ld_u32<kShared>(b);
+    const unsigned dm = ld_u32<kShared, kSegment>(b);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      const unsigned qs = ld_u32<kShared>(b + 4 + 4 * k);
+      const unsigned qs = ld_u32<kShared, kSegment>(b + 4 + 4 * k);
       w[0].v[k] = static_cast<int>(qs & 0x0F0F0F0Fu);
       w[0].v[k + 4] = static_cast<int>((qs >> 4) & 0x0F0F0F0Fu);
     }
@@ -107,7 +106,7 @@ struct Q5_0 : SingleChunk {
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     unsigned body[5];  // qh, qs[0..15]
     const unsigned d =
-        ld_head_block_a2<5, kShared>(reinterpret_cast<const unsigned char*>(blk), body);
+        ld_head_block_a2<5, kShared, kSegment>(reinterpret_cast<const unsigned char*>(blk), body);
     const unsigned qs[4] = {body[1], body[2], body[3], body[4]};
     decode_q5(qs, body[0], w[0].v);
     w[0].scale[0] = half_to_f32(d);
@@ -127,11 +126,11 @@ struct Q5_1 : SingleChunk {
   template <bool kShared = false>
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     const unsigned char* b = reinterpret_cast<const unsigned char*>(blk);
-    const unsigned dm = ld_u32<kShared>(b);
-    const unsigned qh = ld_u32<kShared>(b + 4);
+    const unsigned dm = ld_u32<kShared, kSegment>(b);
+    const unsigned qh = ld_u32<kShared, kSegment>(b + 4);
     unsigned qs[4];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) qs[k] = ld_u32<kShared>(b + 8 + 4 * k);
+    for (int k = 0; k < 4; ++k) qs[k] = ld_u32<kShared, kSegment>(b + 8 + 4 * k);
     decode_q5(qs, qh, w[0].v);
     w[0].scale[0] = half_to_f32(dm);
     w[0].min[0] = half_to_f32(dm >> 16);
@@ -152,7 +151,7 @@ struct Q8_0 : SingleChunk {
   __device__ static __forceinline__ void load_chunk(const Block* blk, int, Sub (&w)[1]) {
     unsigned qs[8];
     const unsigned d =
-        ld_head_block_a2<8, kShared>(reinterpret_cast<const unsigned char*>(blk), qs);
+        ld_head_block_a2<8, kShared, kSegment>(reinterpret_cast<const unsigned char*>(blk), qs);
 #pragma unroll
     for (int k = 0; k < 8; ++k) w[0].v[k] = static_cast<int>(qs[k]);
     w[0].scale[0] = half_to_f32(d);
