@@ -74,8 +74,11 @@ TEST(PlanMemo, FindsWhatWasInsertedAndStartsOverWhenFull) {
   EXPECT_EQ(memo.find("a"), nullptr);
   memo.insert("a", state);
   EXPECT_EQ(memo.find("a"), state);
-  for (std::size_t i = 1; i < PlanMemo::kMaxPlans; ++i)
-    memo.insert("k" + std::to_string(i), std::make_shared<MoePlan::State>());
+  for (std::size_t i = 1; i < PlanMemo::kMaxPlans; ++i) {
+    std::string key = "k";
+    key += std::to_string(i);
+    memo.insert(key, std::make_shared<MoePlan::State>());
+  }
   EXPECT_EQ(memo.size(), PlanMemo::kMaxPlans);
   memo.insert("one more", std::make_shared<MoePlan::State>());
   EXPECT_EQ(memo.size(), 1u);
