@@ -1,9 +1,10 @@
 // GGUF weight formats as device dequantization traits (namespace moejit::fmt), bit-exact with
 // ggml's f32 dequantize_row_* formulas: every step is one f32 operation in ggml's order, written
-// with __fmul_rn / __fadd_rn / __fsub_rn so that no contraction changes a result. The one fused
-// multiply-add, q * d + m in scale_add8 / scale_sub8, is used only where the product q * d is exact
-// in f32 (at most 24 significant bits: an 11-bit half scale times a scale of at most 6 bits times a
-// quant of at most 5 bits), so it rounds exactly as ggml's separate multiply and add.
+// with __fmul_rn / __fadd_rn / __fsub_rn so that no contraction changes a result. The fused
+// multiply-adds are used only where they round exactly as ggml's separate operations: q * d + m in
+// scale_add8 / scale_sub8 where the product q * d is exact in f32 (at most 24 significant bits: an
+// 11-bit half scale times a scale of at most 6 bits times a quant of at most 5 bits), and the one
+// multiply-add per value of scale8 (see there).
 //
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
 // kIsKQuant, kTaskGroups (the 8-element groups a dequantization task of the tensor-core kernels
@@ -64,13 +65,31 @@ __device__ __forceinline__ unsigned spread4(unsigned v) {
   return ((v & 0xFu) * 0x00204081u) & 0x01010101u;
 }
 
-// y[x] = f32(byte x of {w.x, w.y} - kBias) * d.
-template <int kBias>
+// y[x] = f32(byte x of {w.x, w.y} - kBias) * d for byte values below 2^kCodeBits (7 or 8), in
+// one multiply-add per value. Byte b placed in the mantissa of 2.0 (bits 16..22, or 8..15 for
+// 8-bit codes) is the f32 B = 2 + b / u, u = 64 (or 16384), and
+//   fma(B, u * d, -(2u + kBias) * d) = (b - kBias) * d   before its one rounding.
+// Both factors are exact: u * d scales by a power of two, and 2u + kBias has few significant
+// bits (q4_0 136: 5, q5_0 144: 4, q3_K 132: 6, q6_K 160: 3, q8_0 32896: 9), so with the scales'
+// at most 11 (half d), 16 (q3_K d * (S - 32)) or 18 (q6_K d * sc) bits the product stays within
+// f32's 24. The result is then ggml's __fmul_rn(f32(b - kBias), d) bit for bit, except that a
+// zero may come out +0 where ggml's is -0, and a non-finite d gives NaN for the whole group
+// (ggml: +-inf, NaN where b == kBias).
+template <int kBias, int kCodeBits = 7>
 __device__ __forceinline__ void scale8(uint2 w, float d, float (&y)[8]) {
+  static_assert(kCodeBits == 7 || kCodeBits == 8, "7- or 8-bit codes");
+  constexpr float kUnit = kCodeBits == 7 ? 64.0f : 16384.0f;
+  constexpr unsigned kSelect = kCodeBits == 7 ? 0x7054u : 0x7604u;  // b into byte 2 or byte 1
+  constexpr int kShift = kCodeBits == 7 ? 8 : 4;
+  const float s = __fmul_rn(d, kUnit);
+  const float c = __fmul_rn(d, -(2.0f * kUnit + static_cast<float>(kBias)));
 #pragma unroll
-  for (int x = 0; x < 4; ++x) y[x] = __fmul_rn(byte_f32<kBias>(w.x, x), d);
+  for (int x = 0; x < 4; ++x)
+    y[x] = __fmaf_rn(__uint_as_float(__byte_perm(w.x, 0x40000000u, kSelect | (x << kShift))), s, c);
 #pragma unroll
-  for (int x = 0; x < 4; ++x) y[4 + x] = __fmul_rn(byte_f32<kBias>(w.y, x), d);
+  for (int x = 0; x < 4; ++x)
+    y[4 + x] =
+        __fmaf_rn(__uint_as_float(__byte_perm(w.y, 0x40000000u, kSelect | (x << kShift))), s, c);
 }
 
 // y[x] = f32(byte x) * d + m, for products f32(byte x) * d exact in f32 (see the top).
@@ -191,7 +210,7 @@ struct Q8_0 {
     uint2 q = detail::load8<2>(b + 2 + j0);
     q.x ^= 0x80808080u;
     q.y ^= 0x80808080u;
-    detail::scale8<128>(q, detail::half_at(b), y);
+    detail::scale8<128, 8>(q, detail::half_at(b), y);
   }
 };
 
