@@ -11,8 +11,10 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "cache/artifact_store.hpp"
 #include "cli/cli_support.hpp"
@@ -24,6 +26,7 @@
 #include "cli/tune_points.hpp"
 #include "codegen/kernel_key.hpp"
 #include "codegen/tile_candidates.hpp"
+#include "runtime/call_timer.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/plan_artifact.hpp"
 #include "runtime/plan_checks.hpp"
@@ -36,8 +39,9 @@ CommandHelp tune_help() {
   return {"tune",
           "tune [--preset tracked] [--shape E,TOPK,N,K ...] [--variant LIST] [--format LIST]\n"
           "                   [--element LIST] [--tokens LIST] [--iters N] [--warmup N] [-j N]\n"
-          "                   [--max-candidates N] [--check-tokens N] [--weights] [--out FILE]\n"
-          "                   [--merge] [--pin] [--json]",
+          "                   [--max-candidates N] [--final-rounds N] [--final-margin PCT]\n"
+          "                   [--check-tokens N] [--weights] [--out FILE] [--merge] [--pin]\n"
+          "                   [--json]",
           "Measures the best tile of every problem point on GPU 0 and writes them as a tile table\n"
           "that MoePlan::select consults (PlanPreference::tile_table or MOEJIT_TILE_TABLE; see\n"
           "docs/tuning.md). A point is a family (variant, format, element type) x a shape\n"
@@ -45,13 +49,17 @@ CommandHelp tune_help() {
           "(the default tile and up to 19 others, see codegen/tile_candidates.hpp) are compiled\n"
           "first, all points at once, on -j threads (progress on stderr); then each candidate is\n"
           "timed back to back as `moejit bench` times a kernel (--warmup runs, then --iters runs\n"
-          "in batches between CUDA events, median per run, operands rotated out of L2; ranked\n"
-          "by that median; no alone runs) on random data, routed as the GPU benchmark routes\n"
-          "(a draw touching the expected number of experts): one\n"
-          "activation row per token and no top-k weights (the up-projection GEMM the tracked\n"
-          "benchmarks time), or with --weights one row per pair and top-k weights; the fastest\n"
-          "is run once more and checked against the CPU reference as `moejit verify` does (on\n"
-          "the point's first --check-tokens tokens), the next one taken when it fails. Candidates\n"
+          "in batches between CUDA events, median per run, operands rotated out of L2; no alone\n"
+          "runs) on random data, routed as the GPU benchmark routes (a draw touching the\n"
+          "expected number of experts): one activation row per token and no top-k weights (the\n"
+          "up-projection GEMM the tracked benchmarks time), or with --weights one row per pair\n"
+          "and top-k weights. The candidates within --final-margin percent of the fastest (at\n"
+          "most 4) are timed again in --final-rounds rounds, each timing them all in turn (the\n"
+          "order reversed every other round), and ranked by the median of their round figures,\n"
+          "so that run-to-run spread of a few percent does not pick the winner; the others stay\n"
+          "ranked by their first figure, after them. The first in that order is run once more\n"
+          "and checked against the CPU reference as `moejit verify` does (on the point's first\n"
+          "--check-tokens tokens), the next one taken when it fails. Candidates\n"
           "that fail to compile, run or check are reported and skipped. The table is stamped\n"
           "with this build (codegen version, template bundle hash), the device's architecture\n"
           "and name, and the UTC date; it goes to --out (default <cache dir>/tuning/<arch>.json),\n"
@@ -87,6 +95,10 @@ po::options_description tune_options() {
        "compile threads (default: the hardware's)")  //
       ("max-candidates", po::value<int>()->value_name("N")->default_value(0),
        "time only the first N candidates of each point (0: all)")  //
+      ("final-rounds", po::value<int>()->value_name("N")->default_value(3),
+       "rounds of timing for the finalists (0: rank by the first timing alone)")  //
+      ("final-margin", po::value<double>()->value_name("PCT")->default_value(3.0),
+       "finalists: the candidates within PCT percent of the fastest")  //
       ("check-tokens", po::value<int>()->value_name("N")->default_value(64),
        "check winners on at most N tokens of the point (0: all of them)")                     //
       ("weights", "tune with top-k weights (activation rows per pair, the down projection)")  //
@@ -130,7 +142,8 @@ struct Candidate {
   KernelSpec spec;
   std::string key;
   double median_us = -1;
-  std::string failure;  // "compile: ...", "run: ...", "check: ..."
+  double final_us = -1;  // median of the finalist rounds, when it was a finalist
+  std::string failure;   // "compile: ...", "run: ...", "check: ..."
   bool best = false;
 };
 
@@ -201,9 +214,46 @@ ProblemOptions problem_options(const TunePoint& p, int tokens, bool weighted) {
   return o;
 }
 
-// Times every compiled candidate of a point, then checks the fastest (the next one when it fails).
+// How the finalists of a point are timed again (--final-rounds, --final-margin).
+struct FinalRounds {
+  int rounds = 3;
+  double margin_percent = 3.0;
+};
+constexpr std::size_t kMaxFinalists = 4;
+
+// `order` ranks the timed candidates by their first figure. The leading ones within the margin
+// of the fastest (at most kMaxFinalists) are timed again, round after round, each round timing
+// them all in turn (the order reversed every other round, so that none always runs first), and
+// move to the front of `order` ranked by the median of their round figures.
+void run_finals(PointWork& w, std::vector<std::size_t>& order,
+                const std::vector<std::optional<MoePlan>>& plans, DeviceProblem& device, int warmup,
+                int iters, const FinalRounds& finals) {
+  if (finals.rounds < 1 || order.size() < 2) return;
+  const double limit = w.candidates[order.front()].median_us * (1.0 + finals.margin_percent / 100);
+  std::vector<std::size_t> finalists;
+  for (std::size_t i : order)
+    if (finalists.size() < kMaxFinalists && w.candidates[i].median_us <= limit)
+      finalists.push_back(i);
+  if (finalists.size() < 2) return;
+  std::vector<std::vector<double>> figures(finalists.size());
+  for (int r = 0; r < finals.rounds; ++r)
+    for (std::size_t n = 0; n < finalists.size(); ++n) {
+      const std::size_t f = r % 2 == 0 ? n : finalists.size() - 1 - n;
+      figures[f].push_back(
+          time_plan_back_to_back(*plans[finalists[f]], device, warmup, iters).median);
+    }
+  for (std::size_t f = 0; f < finalists.size(); ++f)
+    w.candidates[finalists[f]].final_us = median(figures[f]);
+  std::stable_sort(finalists.begin(), finalists.end(), [&](std::size_t a, std::size_t b) {
+    return w.candidates[a].final_us < w.candidates[b].final_us;
+  });
+  std::copy(finalists.begin(), finalists.end(), order.begin());
+}
+
+// Times every compiled candidate of a point, times the finalists again, then checks the first in
+// the ranking (the next one when it fails).
 void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, int iters,
-                int check_tokens) {
+                const FinalRounds& finals, int check_tokens) {
   std::vector<std::optional<MoePlan>> plans(w.candidates.size());
   std::size_t workspace = 16;
   for (std::size_t i = 0; i < w.candidates.size(); ++i) {
@@ -236,6 +286,7 @@ void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, 
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return w.candidates[a].median_us < w.candidates[b].median_us;
   });
+  run_finals(w, order, plans, device, warmup, iters, finals);
   const int tokens = check_tokens > 0 ? std::min(check_tokens, w.point.tokens) : w.point.tokens;
   std::optional<HostProblem> small;
   if (tokens < w.point.tokens) small = first_tokens(host, tokens);
@@ -276,12 +327,18 @@ void print_point(const PointWork& w) {
     if (!c.failure.empty())
       std::printf("  %-18s  failed (%s)\n", tile_table_text(c.tile).c_str(),
                   c.failure.substr(0, c.failure.find('\n')).c_str());
+    else if (c.final_us >= 0)
+      std::printf("  %-18s  %10.2f us  finals %.2f us%s\n", tile_table_text(c.tile).c_str(),
+                  c.median_us, c.final_us, c.best ? "  best" : "");
     else if (c.median_us >= 0)
       std::printf("  %-18s  %10.2f us%s\n", tile_table_text(c.tile).c_str(), c.median_us,
                   c.best ? "  best" : "");
   }
   if (!w.winner) std::printf("  no tile passed\n");
 }
+
+// The figure a candidate is ranked by: its finalist median when it was a finalist.
+double figure_us(const Candidate& c) { return c.final_us >= 0 ? c.final_us : c.median_us; }
 
 nlohmann::json point_json(const PointWork& w) {
   nlohmann::json j = {{"point", point_text(w.point)}};
@@ -290,6 +347,7 @@ nlohmann::json point_json(const PointWork& w) {
   for (const Candidate& c : w.candidates) {
     nlohmann::json item = {{"tile", tile_table_text(c.tile)}, {"kernel", c.key}};
     if (c.median_us >= 0) item["median_us"] = c.median_us;
+    if (c.final_us >= 0) item["final_us"] = c.final_us;
     if (!c.failure.empty()) item["error"] = c.failure;
     item["best"] = c.best;
     list.push_back(item);
@@ -297,7 +355,7 @@ nlohmann::json point_json(const PointWork& w) {
   j["candidates"] = list;
   if (w.winner) {
     j["best"] = tile_table_text(w.candidates[*w.winner].tile);
-    j["best_us"] = w.candidates[*w.winner].median_us;
+    j["best_us"] = figure_us(w.candidates[*w.winner]);
   }
   return j;
 }
@@ -336,11 +394,15 @@ int run_tune(const Args& args) {
   const int warmup = vm["warmup"].as<int>();
   const int max_candidates = vm["max-candidates"].as<int>();
   const int check_tokens = vm["check-tokens"].as<int>();
+  const FinalRounds finals{vm["final-rounds"].as<int>(), vm["final-margin"].as<double>()};
   const bool weighted = vm.count("weights") > 0;
   if (iters < 1) usage_error(help, desc, "--iters must be at least 1");
   if (warmup < 0) usage_error(help, desc, "--warmup must be at least 0");
   if (max_candidates < 0) usage_error(help, desc, "--max-candidates must be at least 0");
   if (check_tokens < 0) usage_error(help, desc, "--check-tokens must be at least 0");
+  if (finals.rounds < 0) usage_error(help, desc, "--final-rounds must be at least 0");
+  if (!(finals.margin_percent >= 0 && finals.margin_percent <= 1000))
+    usage_error(help, desc, "--final-margin must be a percentage from 0 to 1000");
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   if (vm.count("jobs") && (threads = vm["jobs"].as<unsigned>()) == 0)
     usage_error(help, desc, "--jobs must be at least 1");
@@ -408,7 +470,7 @@ int run_tune(const Args& args) {
         }
         std::optional<HostProblem> part;
         if (w.point.tokens < full->shape.num_tokens) part = first_tokens(*full, w.point.tokens);
-        tune_point(w, part ? *part : *full, ordinal, warmup, iters, check_tokens);
+        tune_point(w, part ? *part : *full, ordinal, warmup, iters, finals, check_tokens);
       } catch (const std::exception& e) {
         w.skipped = std::string("failed: ") + e.what();
       }
@@ -416,7 +478,7 @@ int run_tune(const Args& args) {
         const Candidate& c = w.candidates[*w.winner];
         entries.push_back({w.point.family.variant, w.point.family.format, w.point.family.element,
                            w.point.tokens, w.point.shape.experts, w.point.shape.top_k,
-                           w.point.shape.d_ff, w.point.shape.d_model, c.tile, c.median_us});
+                           w.point.shape.d_ff, w.point.shape.d_model, c.tile, figure_us(c)});
       } else {
         missing = true;
       }

@@ -23,9 +23,10 @@ using CliTune = CliTest;
 TEST_F(CliTune, HelpListsEveryOption) {
   const CliResult r = run_clean({"tune", "--help"});
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* option : {"--preset", "--shape", "--variant", "--format", "--element",
-                             "--tokens", "--iters", "--warmup", "--jobs", "--max-candidates",
-                             "--check-tokens", "--out", "--merge", "--pin", "--json"})
+  for (const char* option :
+       {"--preset", "--shape", "--variant", "--format", "--element", "--tokens", "--iters",
+        "--warmup", "--jobs", "--max-candidates", "--final-rounds", "--final-margin",
+        "--check-tokens", "--out", "--merge", "--pin", "--json"})
     EXPECT_TRUE(contains(r.out, option)) << option;
   EXPECT_TRUE(contains(r.out, "docs/tuning.md"));
   EXPECT_TRUE(contains(run_clean({"--help"}).out, "tune"));
@@ -38,6 +39,9 @@ TEST_F(CliTune, UsageErrorsExitWithStatus2) {
         {"tune", "--shape", "8,2,256"},
         {"tune", "--preset", "tracked", "--tokens", "0"},
         {"tune", "--preset", "tracked", "--iters", "0"},
+        {"tune", "--preset", "tracked", "--final-rounds", "-1"},
+        {"tune", "--preset", "tracked", "--final-margin", "-5"},
+        {"tune", "--preset", "tracked", "--final-margin", "nan"},
         {"tune", "--preset", "tracked", "--variant", "scalar_gguf", "--element", "f16"}}) {
     const CliResult r = run_clean(args);
     EXPECT_EQ(r.status, 2) << args.back() << ": " << r.err;
@@ -87,6 +91,78 @@ TEST_F(CliTune, TunesATinyPointOnTheGpu) {
   pref.tile_table = table_path.string();
   const MoePlan plan = MoePlan::select(d, pref);
   EXPECT_TRUE(contains(plan.sku(), ":" + best)) << plan.sku() << " vs " << best;
+}
+
+// With a margin that admits both candidates, both are finalists: each gets a finals figure, and
+// the winner is the one whose finals figure is lower (both pass the check on this small point).
+TEST_F(CliTune, FinalistsAreRankedByTheirRounds) {
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: tune needs a GPU";
+  const CliResult r = run_clean({"tune",
+                                 "--shape",
+                                 "8,2,256,512",
+                                 "--tokens",
+                                 "4",
+                                 "--variant",
+                                 "wmma",
+                                 "--element",
+                                 "f16",
+                                 "--max-candidates",
+                                 "2",
+                                 "--iters",
+                                 "5",
+                                 "--warmup",
+                                 "1",
+                                 "--final-rounds",
+                                 "3",
+                                 "--final-margin",
+                                 "1000",
+                                 "--out",
+                                 path("sm.json").string(),
+                                 "--json"},
+                                {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& point = j["points"][0];
+  ASSERT_EQ(point["candidates"].size(), 2u);
+  std::string fastest;
+  double fastest_us = 0;
+  for (const auto& c : point["candidates"]) {
+    ASSERT_TRUE(c.contains("final_us")) << c.dump();
+    const double us = c["final_us"].get<double>();
+    EXPECT_GT(us, 0.0);
+    if (fastest.empty() || us < fastest_us) {
+      fastest = c["tile"].get<std::string>();
+      fastest_us = us;
+    }
+  }
+  EXPECT_EQ(point["best"].get<std::string>(), fastest);
+  EXPECT_DOUBLE_EQ(point["best_us"].get<double>(), fastest_us);
+
+  // With no finals, no candidate has a finals figure.
+  const CliResult plain = run_clean({"tune",
+                                     "--shape",
+                                     "8,2,256,512",
+                                     "--tokens",
+                                     "4",
+                                     "--variant",
+                                     "wmma",
+                                     "--element",
+                                     "f16",
+                                     "--max-candidates",
+                                     "2",
+                                     "--iters",
+                                     "5",
+                                     "--warmup",
+                                     "1",
+                                     "--final-rounds",
+                                     "0",
+                                     "--out",
+                                     path("sm0.json").string(),
+                                     "--json"},
+                                    {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  ASSERT_EQ(plain.status, 0) << plain.out << plain.err;
+  for (const auto& c : nlohmann::json::parse(plain.out)["points"][0]["candidates"])
+    EXPECT_FALSE(c.contains("final_us")) << c.dump();
 }
 
 }  // namespace
