@@ -105,6 +105,7 @@ int run_bench(const Args& args) {
     out["min_us"] = best;
     out["mean_us"] = mean;
     out["alone_median_us"] = alone;
+    out["experts_touched"] = host.touched_experts;
     out["bytes"] = bytes;
     out["flops"] = flops;
     out["gb_per_s"] = gbps;

@@ -153,6 +153,7 @@ struct PointWork {
   std::vector<Candidate> candidates;
   std::string skipped;  // why select rejects the point
   std::optional<std::size_t> winner;
+  int experts_touched = 0;  // by the point's routing
 };
 
 MoeDescriptor with_tile(MoeDescriptor d, const Tile& t) {
@@ -342,6 +343,7 @@ double figure_us(const Candidate& c) { return c.final_us >= 0 ? c.final_us : c.m
 
 nlohmann::json point_json(const PointWork& w) {
   nlohmann::json j = {{"point", point_text(w.point)}};
+  if (w.experts_touched > 0) j["experts_touched"] = w.experts_touched;
   if (!w.skipped.empty()) j["skipped"] = w.skipped;
   nlohmann::json list = nlohmann::json::array();
   for (const Candidate& c : w.candidates) {
@@ -416,7 +418,7 @@ int run_tune(const Args& args) {
 
   std::vector<PointWork> work;
   for (const TunePoint& p : points) {
-    PointWork w{p, tune_descriptor(p), {}, {}, std::nullopt};
+    PointWork w{p, tune_descriptor(p), {}, {}, std::nullopt, 0};
     try {
       plan_checks::validate_descriptor(w.descriptor);
       const ProblemDims dims = plan_checks::problem_dims(
@@ -469,7 +471,11 @@ int run_tune(const Args& args) {
           full_key = key;
         }
         std::optional<HostProblem> part;
-        if (w.point.tokens < full->shape.num_tokens) part = first_tokens(*full, w.point.tokens);
+        // Each token count routed by its own typical draw (as bench routes it), on shared weights.
+        if (w.point.tokens < full->shape.num_tokens)
+          part = typical_tokens(*full, w.point.tokens,
+                                problem_options(w.point, w.point.tokens, weighted).seed);
+        w.experts_touched = (part ? *part : *full).touched_experts;
         tune_point(w, part ? *part : *full, ordinal, warmup, iters, finals, check_tokens);
       } catch (const std::exception& e) {
         w.skipped = std::string("failed: ") + e.what();

@@ -191,11 +191,12 @@ HostProblem make_host_problem(const MoeDescriptor& d, const ProblemOptions& o) {
   return p;
 }
 
-HostProblem first_tokens(const HostProblem& host, int tokens) {
-  if (tokens < 1 || tokens > host.shape.num_tokens)
-    throw Error(ErrorCode::Internal, "first_tokens: " + std::to_string(tokens) +
-                                         " tokens asked of a problem with " +
-                                         std::to_string(host.shape.num_tokens));
+namespace {
+
+// The first `tokens` tokens of `host`'s activations and top-k weights on its weights, routed by
+// topk_ids (tokens * top_k experts).
+HostProblem prefix_problem(const HostProblem& host, int tokens,
+                           const std::vector<std::int32_t>& topk_ids) {
   HostProblem p;
   p.shape = host.shape;
   p.shape.num_tokens = tokens;
@@ -212,12 +213,6 @@ HostProblem first_tokens(const HostProblem& host, int tokens) {
         host.activations_bits.begin() + static_cast<std::ptrdiff_t>(rows * k));
   p.weight_blocks = host.weight_blocks;
   p.weight_bits = host.weight_bits;
-  // Pair p's expert, from the routed entries; then the routing of the first pairs only.
-  std::vector<std::int32_t> topk_ids(pairs, 0);
-  for (std::size_t i = 0; i < host.routing.sorted_ids.size(); ++i) {
-    const auto pair = static_cast<std::size_t>(host.routing.sorted_ids[i]);
-    if (pair < pairs) topk_ids[pair] = host.routing.expert_ids[i];
-  }
   p.routing = ref::make_routing(topk_ids, host.shape.num_experts);
   p.touched_experts =
       static_cast<int>(std::set<std::int32_t>(topk_ids.begin(), topk_ids.end()).size());
@@ -225,6 +220,33 @@ HostProblem first_tokens(const HostProblem& host, int tokens) {
     p.topk_weights.assign(host.topk_weights.begin(),
                           host.topk_weights.begin() + static_cast<std::ptrdiff_t>(pairs));
   return p;
+}
+
+void require_tokens(const HostProblem& host, int tokens, const char* what) {
+  if (tokens < 1 || tokens > host.shape.num_tokens)
+    throw Error(ErrorCode::Internal, std::string(what) + ": " + std::to_string(tokens) +
+                                         " tokens asked of a problem with " +
+                                         std::to_string(host.shape.num_tokens));
+}
+
+}  // namespace
+
+HostProblem first_tokens(const HostProblem& host, int tokens) {
+  require_tokens(host, tokens, "first_tokens");
+  // Pair p's expert, from the routed entries; then the routing of the first pairs only.
+  const std::size_t pairs = static_cast<std::size_t>(tokens) * host.shape.top_k;
+  std::vector<std::int32_t> topk_ids(pairs, 0);
+  for (std::size_t i = 0; i < host.routing.sorted_ids.size(); ++i) {
+    const auto pair = static_cast<std::size_t>(host.routing.sorted_ids[i]);
+    if (pair < pairs) topk_ids[pair] = host.routing.expert_ids[i];
+  }
+  return prefix_problem(host, tokens, topk_ids);
+}
+
+HostProblem typical_tokens(const HostProblem& host, int tokens, std::uint32_t seed) {
+  require_tokens(host, tokens, "typical_tokens");
+  return prefix_problem(
+      host, tokens, ref::typical_topk_ids(host.shape.num_experts, host.shape.top_k, tokens, seed));
 }
 
 ref::MoeProblem HostProblem::reference_problem(const MoeDescriptor& d) const {

@@ -76,6 +76,12 @@ HostProblem make_host_problem(const MoeDescriptor& d, const ProblemOptions& opti
 // and routed pairs, the same weights. Lets one set of random weights serve several token counts.
 HostProblem first_tokens(const HostProblem& host, int tokens);
 
+// `tokens` tokens on the weights of `host` (1 <= tokens <= host's): the first tokens' activations
+// and top-k weights, routed by make_host_problem's draw for that token count with `seed` (top_k
+// distinct experts per token, touching the expected number of experts), so that a point timed on
+// it is routed as `moejit bench` and the GPU benchmark route it.
+HostProblem typical_tokens(const HostProblem& host, int tokens, std::uint32_t seed);
+
 // Operands on the current device. `copies` sets of activations and weights (for benchmarks that
 // rotate inputs out of L2); args(i) points at set i.
 struct DeviceProblem {

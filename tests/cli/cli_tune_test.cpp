@@ -165,5 +165,49 @@ TEST_F(CliTune, FinalistsAreRankedByTheirRounds) {
     EXPECT_FALSE(c.contains("final_us")) << c.dump();
 }
 
+// A point below the largest token count of its shape is routed by its own draw, the one
+// `moejit bench` makes for that count (touching the expected number of experts), not by the first
+// tokens of the largest point's draw.
+TEST_F(CliTune, EachTokenCountIsRoutedAsBenchRoutesIt) {
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: tune needs a GPU";
+  const std::vector<std::string> env = {"MOEJIT_CACHE_DIR=" + path("cache").string()};
+  const CliResult r = run_clean({"tune",
+                                 "--shape",
+                                 "64,6,256,512",
+                                 "--tokens",
+                                 "3,64",
+                                 "--variant",
+                                 "wmma",
+                                 "--element",
+                                 "f16",
+                                 "--max-candidates",
+                                 "1",
+                                 "--iters",
+                                 "2",
+                                 "--warmup",
+                                 "1",
+                                 "--final-rounds",
+                                 "0",
+                                 "--out",
+                                 path("sm.json").string(),
+                                 "--json"},
+                                env);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const auto points = nlohmann::json::parse(r.out)["points"];
+  ASSERT_EQ(points.size(), 2u);
+  for (const auto& point : points) {
+    const std::string text = point["point"].get<std::string>();
+    const std::string tokens = contains(text, "T=3 ") ? "3" : "64";
+    const CliResult bench = run_clean(
+        {"bench", "wmma:f16", "--tokens", tokens, "--experts", "64", "--top-k", "6", "--n", "256",
+         "--k", "512", "--no-weights", "--iters", "2", "--warmup", "1", "--json"},
+        env);
+    ASSERT_EQ(bench.status, 0) << bench.out << bench.err;
+    EXPECT_EQ(point["experts_touched"].get<int>(),
+              nlohmann::json::parse(bench.out)["experts_touched"].get<int>())
+        << text;
+  }
+}
+
 }  // namespace
 }  // namespace moejit::cli_test
