@@ -18,7 +18,34 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-using CliTune = CliTest;
+class CliTune : public CliTest {
+ protected:
+  // `moejit tune --json` of the small wmma f16 point (E 8, top_k 2, N 256, K 512, 4 tokens) with
+  // its first two candidates, finals set by `final_args`.
+  CliResult tune_two_candidates(const std::vector<std::string>& final_args,
+                                const std::string& out) const {
+    std::vector<std::string> args = {"tune",
+                                     "--shape",
+                                     "8,2,256,512",
+                                     "--tokens",
+                                     "4",
+                                     "--variant",
+                                     "wmma",
+                                     "--element",
+                                     "f16",
+                                     "--iters",
+                                     "5",
+                                     "--warmup",
+                                     "1",
+                                     "--max-candidates",
+                                     "2",
+                                     "--out",
+                                     path(out).string(),
+                                     "--json"};
+    args.insert(args.end(), final_args.begin(), final_args.end());
+    return run_clean(args, {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  }
+};
 
 TEST_F(CliTune, HelpListsEveryOption) {
   const CliResult r = run_clean({"tune", "--help"});
@@ -97,29 +124,8 @@ TEST_F(CliTune, TunesATinyPointOnTheGpu) {
 // the winner is the one whose finals figure is lower (both pass the check on this small point).
 TEST_F(CliTune, FinalistsAreRankedByTheirRounds) {
   if (!driver::available()) GTEST_SKIP() << "no CUDA device: tune needs a GPU";
-  const CliResult r = run_clean({"tune",
-                                 "--shape",
-                                 "8,2,256,512",
-                                 "--tokens",
-                                 "4",
-                                 "--variant",
-                                 "wmma",
-                                 "--element",
-                                 "f16",
-                                 "--max-candidates",
-                                 "2",
-                                 "--iters",
-                                 "5",
-                                 "--warmup",
-                                 "1",
-                                 "--final-rounds",
-                                 "3",
-                                 "--final-margin",
-                                 "1000",
-                                 "--out",
-                                 path("sm.json").string(),
-                                 "--json"},
-                                {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  const CliResult r =
+      tune_two_candidates({"--final-rounds", "3", "--final-margin", "1000"}, "sm.json");
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const auto& point = j["points"][0];
@@ -139,27 +145,7 @@ TEST_F(CliTune, FinalistsAreRankedByTheirRounds) {
   EXPECT_DOUBLE_EQ(point["best_us"].get<double>(), fastest_us);
 
   // With no finals, no candidate has a finals figure.
-  const CliResult plain = run_clean({"tune",
-                                     "--shape",
-                                     "8,2,256,512",
-                                     "--tokens",
-                                     "4",
-                                     "--variant",
-                                     "wmma",
-                                     "--element",
-                                     "f16",
-                                     "--max-candidates",
-                                     "2",
-                                     "--iters",
-                                     "5",
-                                     "--warmup",
-                                     "1",
-                                     "--final-rounds",
-                                     "0",
-                                     "--out",
-                                     path("sm0.json").string(),
-                                     "--json"},
-                                    {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  const CliResult plain = tune_two_candidates({"--final-rounds", "0"}, "sm0.json");
   ASSERT_EQ(plain.status, 0) << plain.out << plain.err;
   for (const auto& c : nlohmann::json::parse(plain.out)["points"][0]["candidates"])
     EXPECT_FALSE(c.contains("final_us")) << c.dump();
