@@ -43,10 +43,10 @@ __device__ __forceinline__ unsigned pack4(int q) {
 }
 
 // Waits for the stream's previous kernel and lets the main kernel launch (grid_dependency.cuh),
-// then quantizes every block of the
-// activations: warps grid-stride over the input_rows * size_k / 32 blocks in row-major order
-// (64-bit indices), each warp one block at a time with lane l holding value l, and call
-// store(blk, lane, q, d, sum) with quantize_lane's results (all 32 lanes, together).
+// then quantizes every block of the activations: warps grid-stride over the
+// input_rows * size_k / 32 blocks in row-major order (64-bit indices), each warp one block at a
+// time with lane l holding value l, and call store(blk, lane, q, d, sum) with quantize_lane's
+// results (all 32 lanes, together).
 template <class Store>
 __device__ __forceinline__ void for_each_block(const MoeParams& p, Store store) {
   grid_dependency_wait();
