@@ -53,7 +53,7 @@ template <class Fmt, class T, int BM, int BN, int BK, int kWarps, int kStages, i
 struct WmmaGgufTraits {
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kLd = BK + 8;
-  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages>;
+  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages, false, Fmt::kMmaTaskGroups>;
   static constexpr int kQk = Steps::kQk;
   static constexpr int kRawRowBytes = Steps::kRawRowBytes;
   static constexpr int kWarpsM = tc::warp_rows(BM, BN, kWarps);

@@ -7,8 +7,10 @@
 // multiply-add per value of scale8 (see there).
 //
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
-// kIsKQuant, kTaskGroups (the 8-element groups a dequantization task of the tensor-core kernels
-// should cover: 2 where two groups share a costly block-header decode, q4_K and q5_K; else 1), and
+// kIsKQuant, kTaskGroups (the 8-element groups a dequantization task of the warpgroup kernel
+// should cover: 2 where two groups share a costly block-header decode, q4_K and q5_K; else 1),
+// kMmaTaskGroups (the same for the mma.sync kernel: 4 for q4_K, the four groups of one
+// 32-element sub-block, measured faster there and slower in the warpgroup kernel), and
 //   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
 //     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group).
 // b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
@@ -143,6 +145,7 @@ struct Q4_0 {
   static constexpr int kBlockBytes = 18;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const uint2 q = detail::nibbles(detail::load8<2>(b + 2 + (j0 & 15)), j0 & 16 ? 4 : 0);
@@ -157,6 +160,7 @@ struct Q4_1 {
   static constexpr int kBlockBytes = 20;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const uint2 q = detail::nibbles(detail::load8<4>(b + 4 + (j0 & 15)), j0 & 16 ? 4 : 0);
@@ -171,6 +175,7 @@ struct Q5_0 {
   static constexpr int kBlockBytes = 22;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const unsigned h = (detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16)) >> j0;
@@ -188,6 +193,7 @@ struct Q5_1 {
   static constexpr int kBlockBytes = 24;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const unsigned h = *reinterpret_cast<const unsigned*>(b + 4) >> j0;
@@ -205,6 +211,7 @@ struct Q8_0 {
   static constexpr int kBlockBytes = 34;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     uint2 q = detail::load8<2>(b + 2 + j0);
@@ -222,6 +229,7 @@ struct Q2_K {
   static constexpr int kBlockBytes = 84;
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int h = j0 >> 7;
@@ -243,6 +251,7 @@ struct Q3_K {
   static constexpr int kBlockBytes = 110;
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int h = j0 >> 7;
@@ -268,6 +277,7 @@ struct Q4_K {
   static constexpr int kBlockBytes = 144;
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 2;
+  static constexpr int kMmaTaskGroups = 4;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int j = j0 >> 5;
@@ -287,6 +297,7 @@ struct Q5_K {
   static constexpr int kBlockBytes = 176;
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 2;
+  static constexpr int kMmaTaskGroups = 2;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int j = j0 >> 5;
@@ -310,6 +321,7 @@ struct Q6_K {
   static constexpr int kBlockBytes = 210;
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 1;
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
     const int h = j0 >> 7;

@@ -141,7 +141,17 @@ struct GgufRawSteps {
   }
 };
 
-template <class Fmt, int BN, int BK, int kThreads, int kStages, bool kBulk = false>
+// Groups per dequantization task: `wanted`, halved until a row's `groups` split into whole tasks
+// and the `rows` * tasks per row split evenly over `threads` (1 at worst).
+constexpr int task_groups(int wanted, int groups, int rows, int threads) {
+  for (int t = wanted; t > 1; t /= 2)
+    if (groups % t == 0 && (rows * (groups / t)) % threads == 0) return t;
+  return 1;
+}
+
+// kWantedGroups: the groups per task the kernel asks for (Fmt::kTaskGroups or kMmaTaskGroups).
+template <class Fmt, int BN, int BK, int kThreads, int kStages, bool kBulk = false,
+          int kWantedGroups = Fmt::kTaskGroups>
 struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
   using Raw = GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk>;
   using Raw::expert_w_low;
@@ -157,11 +167,10 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
   using Raw::size_n;
   using Raw::slot;
   static constexpr int kGroups = BK / 8;  // 8-element dequantization groups per row and step
-  // Groups per task: Fmt::kTaskGroups (two for formats whose groups share a costly header decode:
-  // a task's two inlined dequantize8 calls read the same sub-block header, which the compiler
-  // then decodes once) when the tasks still split evenly over the threads, else one.
-  static constexpr int kTaskGroups =
-      Fmt::kTaskGroups == 2 && (BN * (kGroups / 2)) % kThreads == 0 ? 2 : 1;
+  // Groups per task: kWantedGroups (more than one for formats whose groups share a costly header
+  // decode: a task's inlined dequantize8 calls read the same sub-block header, which the compiler
+  // then decodes once), halved until the tasks split evenly over the threads.
+  static constexpr int kTaskGroups = task_groups(kWantedGroups, kGroups, BN, kThreads);
   static constexpr int kRowTasks = kGroups / kTaskGroups;  // tasks per row and step
   static constexpr int kTasks = BN * kRowTasks;
   static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
