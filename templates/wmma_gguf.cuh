@@ -19,20 +19,20 @@
 //
 // Thread roles per K step kt: all threads issue the cp.async copies of step kt + kStages - 1 (the
 // gathered activation rows and the raw block bytes of weight rows n0..n0+BN), then dequantize the
-// staged blocks of step kt + 1 into one of two T tiles (tasks of one or two 8-element groups,
-// tc::GgufWeightSteps), then each warp runs ldmatrix + mma.sync on step kt's A slot and the other T
-// tile. Shared memory: kStages x A stage [BM][BK + 8] T, tc::GgufWeightSteps::kRawSlots raw stages
-// [BN][kRawRowBytes] bytes (16-byte chunks starting at the row's block address rounded down to
-// 16), 2 x B tile [BN][BK + 8] T. One barrier per step: it follows the wait for step kt + 1's
-// copies, publishes them and B tile kt % 2, and frees A ring slot (kt - 1) % kStages (refilled
-// right after; raw slots are reused as tc/gguf_steps.cuh explains) and B tile (kt + 1) % 2
-// (rewritten right after); hence kStages >= 3. With one B tile, step kt issues
-// the copies of step kt + kStages - 1, runs its MMAs, waits for step kt + 1's copies, and between
-// two barriers (all MMAs done with B; B rewritten) dequantizes step kt + 1. Preconditions (checked
-// by the planner): K % qk == 0 and K % 8 == 0; activations and weights 16-byte aligned, output
-// 8-byte aligned; expert_ids sorted ascending (entries outside [0, E) and pair ids outside [0,
-// num_pairs) are skipped). Weight strides may be any multiple of 2; no byte past the last row of
-// the last expert is read.
+// staged blocks of step kt + 1 into one of two T tiles (tasks of Fmt::kMmaTaskGroups 8-element
+// groups where they split evenly, else fewer: tc::GgufWeightSteps), then each warp runs ldmatrix +
+// mma.sync on step kt's A slot and the other T tile. Shared memory: kStages x A stage [BM][BK + 8]
+// T, tc::GgufWeightSteps::kRawSlots raw stages [BN][kRawRowBytes] bytes (16-byte chunks starting at
+// the row's block address rounded down to 16), 2 x B tile [BN][BK + 8] T. One barrier per step: it
+// follows the wait for step kt + 1's copies, publishes them and B tile kt % 2, and frees A ring
+// slot (kt - 1) % kStages (refilled right after; raw slots are reused as tc/gguf_steps.cuh
+// explains) and B tile (kt + 1) % 2 (rewritten right after); hence kStages >= 3. With one B tile,
+// step kt issues the copies of step kt + kStages - 1, runs its MMAs, waits for step kt + 1's
+// copies, and between two barriers (all MMAs done with B; B rewritten) dequantizes step kt + 1.
+// Preconditions (checked by the planner): K % qk == 0 and K % 8 == 0; activations and weights
+// 16-byte aligned, output 8-byte aligned; expert_ids sorted ascending (entries outside [0, E) and
+// pair ids outside [0, num_pairs) are skipped). Weight strides may be any multiple of 2; no byte
+// past the last row of the last expert is read.
 #pragma once
 
 #include <cuda_bf16.h>
