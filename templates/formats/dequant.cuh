@@ -54,12 +54,11 @@ __device__ __forceinline__ float half_at(const unsigned char* p) {
   return __half2float(__ushort_as_half(static_cast<unsigned short>(load_u16(p))));
 }
 
-// f32(byte x of w - bias), exactly, for byte values and biases below 2^22: the bits 0x4B0000bb
-// are the f32 2^23 + bb, and subtracting 2^23 + bias is exact.
-template <int kBias>
+// f32(byte x of w), exactly: the bits 0x4B0000bb are the f32 2^23 + bb, and subtracting 2^23 is
+// exact.
 __device__ __forceinline__ float byte_f32(unsigned w, int x) {
   const unsigned bits = __byte_perm(w, 0x4B000000u, 0x7540u | static_cast<unsigned>(x));
-  return __fsub_rn(__uint_as_float(bits), 8388608.0f + static_cast<float>(kBias));
+  return __fsub_rn(__uint_as_float(bits), 8388608.0f);
 }
 
 // Bits [i, i + 4) of v moved to bit 0 of bytes 0..3.
@@ -97,9 +96,9 @@ __device__ __forceinline__ void scale8(uint2 w, float d, float (&y)[8]) {
 // y[x] = f32(byte x) * d + m, for products f32(byte x) * d exact in f32 (see the top).
 __device__ __forceinline__ void scale_add8(uint2 w, float d, float m, float (&y)[8]) {
 #pragma unroll
-  for (int x = 0; x < 4; ++x) y[x] = __fmaf_rn(byte_f32<0>(w.x, x), d, m);
+  for (int x = 0; x < 4; ++x) y[x] = __fmaf_rn(byte_f32(w.x, x), d, m);
 #pragma unroll
-  for (int x = 0; x < 4; ++x) y[4 + x] = __fmaf_rn(byte_f32<0>(w.y, x), d, m);
+  for (int x = 0; x < 4; ++x) y[4 + x] = __fmaf_rn(byte_f32(w.y, x), d, m);
 }
 
 // y[x] = dl * f32(byte x) - ml, for products exact in f32 (see the top).
