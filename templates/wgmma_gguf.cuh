@@ -17,7 +17,7 @@
 // (activation rows into the swizzled A ring, raw block bytes as wmma_gguf_kernel stages them);
 // each warpgroup issues its wgmmas of step kt on A slot kt % kStages and B tile kt % 2; while
 // they run, all threads dequantize the staged blocks of step kt + 1 into B tile (kt + 1) % 2
-// (tasks of one or two 8-element groups, tc::GgufWeightSteps, stored at swizzled positions);
+// (tasks of Fmt::kTaskGroups 8-element groups, tc::GgufWeightSteps, stored at swizzled positions);
 // then each warpgroup waits for its wgmmas. One barrier per step, after the wait for step
 // kt + 1's copies and a proxy fence of the dequantized tile: it publishes both, and every
 // warpgroup's wgmmas of step kt - 1 are complete by then, so ring slot (kt - 1) % kStages and

@@ -7,12 +7,17 @@
 // multiply-add per value of scale8 (see there).
 //
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
-// kIsKQuant, kTaskGroups (the 8-element groups a dequantization task of the warpgroup kernel
-// should cover: 2 where two groups share a costly block-header decode, q4_K and q5_K; else 1),
-// kMmaTaskGroups (the same for the mma.sync kernel: 4 for q4_K, the four groups of one
-// 32-element sub-block, measured faster there and slower in the warpgroup kernel), and
+// kIsKQuant, kTaskGroups and kMmaTaskGroups (the 8-element groups one dequantization task of the
+// warpgroup kernel, and of the mma.sync kernel, should cover; measured on an H100, docs/tuning.md:
+// q4_K 4 and 4, q5_K 2 and 2, q4_0 1 and 4, the others 1), and
 //   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
-//     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group).
+//     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group);
+//   dequantize_groups<kN>(b, j0, float (&y)[kN][8]):  y[u] = dequantize8(b, j0 + 8u), the kN
+//     groups (1, 2 or 4) of one task, j0 % (8 kN) == 0, so inside one 32-element sub-block.
+//     q4_K and q5_K decode the sub-block's scale and min once for all of them, q4_0 loads its
+//     scale and the 16 quant bytes once (the compiler does not merge these across separate
+//     dequantize8 calls: it cannot tell that j0 and j0 + 8 lie in one sub-block); the other
+//     formats dequantize each group on its own.
 // b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
 // (4 bytes when kBlockBytes % 4 == 0, else 2). The quants of a group are read as two 32-bit words
 // (bytes [p, p + 8) of the block; for a 2-byte-aligned p, bytes up to p + 10 are read and the two
@@ -28,21 +33,36 @@ namespace fmt {
 
 namespace detail {
 
+// kWords little-endian words from p; kAlign (2 or 4) is p's known alignment. For a 2-byte-aligned
+// p the word after them is read too (its two bytes past p + 4 * kWords are discarded), so two
+// readable bytes must follow.
+template <int kWords, int kAlign>
+__device__ __forceinline__ void load_words(const unsigned char* p, unsigned (&out)[kWords]) {
+  if constexpr (kAlign >= 4) {
+    const unsigned* w = reinterpret_cast<const unsigned*>(p);
+#pragma unroll
+    for (int i = 0; i < kWords; ++i) out[i] = w[i];
+  } else {
+    const unsigned mis = static_cast<unsigned>(reinterpret_cast<unsigned long long>(p)) & 2u;
+    const unsigned* w = reinterpret_cast<const unsigned*>(p - mis);
+    unsigned raw[kWords + 1];
+#pragma unroll
+    for (int i = 0; i < kWords; ++i) raw[i] = w[i];
+    raw[kWords] = mis != 0 ? w[kWords] : 0u;
+#pragma unroll
+    for (int i = 0; i < kWords; ++i) out[i] = __funnelshift_r(raw[i], raw[i + 1], 8 * mis);
+  }
+}
+
 // Eight bytes at p as two little-endian words; kAlign (2, 4 or 8) is p's known alignment.
 template <int kAlign>
 __device__ __forceinline__ uint2 load8(const unsigned char* p) {
   if constexpr (kAlign >= 8) {
     return *reinterpret_cast<const uint2*>(p);
-  } else if constexpr (kAlign == 4) {
-    const unsigned* w = reinterpret_cast<const unsigned*>(p);
-    return make_uint2(w[0], w[1]);
   } else {
-    const unsigned mis = static_cast<unsigned>(reinterpret_cast<unsigned long long>(p)) & 2u;
-    const unsigned* w = reinterpret_cast<const unsigned*>(p - mis);
-    const unsigned w0 = w[0];
-    const unsigned w1 = w[1];
-    const unsigned w2 = mis != 0 ? w[2] : 0u;
-    return make_uint2(__funnelshift_r(w0, w1, 8 * mis), __funnelshift_r(w1, w2, 8 * mis));
+    unsigned w[2];
+    load_words<2, kAlign>(p, w);
+    return make_uint2(w[0], w[1]);
   }
 }
 
@@ -77,20 +97,31 @@ __device__ __forceinline__ unsigned spread4(unsigned v) {
 // zero may come out +0 where ggml's is -0, and a non-finite d gives NaN for the whole group
 // (ggml: +-inf, NaN where b == kBias).
 template <int kBias, int kCodeBits = 7>
-__device__ __forceinline__ void scale8(uint2 w, float d, float (&y)[8]) {
+struct Scale8 {
   static_assert(kCodeBits == 7 || kCodeBits == 8, "7- or 8-bit codes");
-  constexpr float kUnit = kCodeBits == 7 ? 64.0f : 16384.0f;
-  constexpr unsigned kSelect = kCodeBits == 7 ? 0x7054u : 0x7604u;  // b into byte 2 or byte 1
-  constexpr int kShift = kCodeBits == 7 ? 8 : 4;
-  const float s = __fmul_rn(d, kUnit);
-  const float c = __fmul_rn(d, -(2.0f * kUnit + static_cast<float>(kBias)));
+  static constexpr float kUnit = kCodeBits == 7 ? 64.0f : 16384.0f;
+  static constexpr unsigned kSelect = kCodeBits == 7 ? 0x7054u : 0x7604u;  // b into byte 2 or 1
+  static constexpr int kShift = kCodeBits == 7 ? 8 : 4;
+  float s;  // u * d
+  float c;  // -(2u + kBias) * d
+  __device__ __forceinline__ explicit Scale8(float d)
+      : s(__fmul_rn(d, kUnit)), c(__fmul_rn(d, -(2.0f * kUnit + static_cast<float>(kBias)))) {}
+  __device__ __forceinline__ void operator()(uint2 w, float (&y)[8]) const {
 #pragma unroll
-  for (int x = 0; x < 4; ++x)
-    y[x] = __fmaf_rn(__uint_as_float(__byte_perm(w.x, 0x40000000u, kSelect | (x << kShift))), s, c);
+    for (int x = 0; x < 4; ++x)
+      y[x] =
+          __fmaf_rn(__uint_as_float(__byte_perm(w.x, 0x40000000u, kSelect | (x << kShift))), s, c);
 #pragma unroll
-  for (int x = 0; x < 4; ++x)
-    y[4 + x] =
-        __fmaf_rn(__uint_as_float(__byte_perm(w.y, 0x40000000u, kSelect | (x << kShift))), s, c);
+    for (int x = 0; x < 4; ++x)
+      y[4 + x] =
+          __fmaf_rn(__uint_as_float(__byte_perm(w.y, 0x40000000u, kSelect | (x << kShift))), s, c);
+  }
+};
+
+template <int kBias, int kCodeBits = 7>
+__device__ __forceinline__ void scale8(uint2 w, float d, float (&y)[8]) {
+  const Scale8<kBias, kCodeBits> scale{d};
+  scale(w, y);
 }
 
 // y[x] = f32(byte x) * d + m, for products f32(byte x) * d exact in f32 (see the top).
@@ -105,6 +136,17 @@ __device__ __forceinline__ void scale_add8(uint2 w, float d, float m, float (&y)
 __device__ __forceinline__ void scale_sub8(uint2 w, float dl, float ml, float (&y)[8]) {
   scale_add8(w, dl, -ml, y);
 }
+
+// dequantize_groups of the formats whose groups share nothing costly: each group on its own.
+template <class Fmt>
+struct EachGroup {
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+#pragma unroll
+    for (int u = 0; u < kN; ++u) Fmt::dequantize8(b, j0 + 8 * u, y[u]);
+  }
+};
 
 __device__ __forceinline__ uint2 nibbles(uint2 w, int shift) {
   return make_uint2((w.x >> shift) & 0x0F0F0F0Fu, (w.y >> shift) & 0x0F0F0F0Fu);
@@ -135,6 +177,20 @@ __device__ __forceinline__ void scale_min_k4(const unsigned char* b, int j, floa
   ml = __fmul_rn(dm.y, small_f32(static_cast<int>(mn)));
 }
 
+// The kN groups of a q4_K / q5_K task from element j0, all in sub-block j = j0 / 32, whose scale
+// and min are decoded once; quants(j, l) gives the codes of the group at element l of it.
+template <int kN, class Quants>
+__device__ __forceinline__ void scale_min_groups(const unsigned char* b, int j0, Quants quants,
+                                                 float (&y)[kN][8]) {
+  static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one 32-element sub-block");
+  const int j = j0 >> 5;
+  float dl = 0.0f;
+  float ml = 0.0f;
+  scale_min_k4(b, j, dl, ml);
+#pragma unroll
+  for (int u = 0; u < kN; ++u) scale_sub8(quants(j, (j0 & 31) + 8 * u), dl, ml, y[u]);
+}
+
 }  // namespace detail
 
 // Element i < 16: low nibble of qs[i]; i >= 16: high nibble of qs[i - 16]. y = f32(q - 8) * d.
@@ -144,16 +200,33 @@ struct Q4_0 {
   static constexpr int kBlockBytes = 18;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
-  static constexpr int kMmaTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 4;
+  // One load of the d and of the quant bytes for all kN groups: 16 bytes (every element's low and
+  // high nibble) for two or four groups, 8 for one.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one block");
+    const int e0 = j0 & (32 - 8 * kN);  // 0 when the task is the whole block
+    constexpr int kWords = kN == 1 ? 2 : 4;
+    unsigned q[kWords];
+    detail::load_words<kWords, 2>(b + 2 + (kN == 1 ? (e0 & 15) : 0), q);
+    const detail::Scale8<8> scale(detail::half_at(b));
+#pragma unroll
+    for (int u = 0; u < kN; ++u) {
+      const int e = e0 + 8 * u;
+      const int w = kN == 1 ? 0 : 2 * (u & 1);
+      scale(detail::nibbles(make_uint2(q[w], q[w + 1]), e & 16 ? 4 : 0), y[u]);
+    }
+  }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
-    const uint2 q = detail::nibbles(detail::load8<2>(b + 2 + (j0 & 15)), j0 & 16 ? 4 : 0);
-    detail::scale8<8>(q, detail::half_at(b), y);
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
 // q as Q4_0; y = f32(q) * d + m.
-struct Q4_1 {
+struct Q4_1 : detail::EachGroup<Q4_1> {
   using Block = gguf::BlockQ4_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 20;
@@ -168,7 +241,7 @@ struct Q4_1 {
 };
 
 // q = nibble (as Q4_0) | (bit i of the 32-bit qh) << 4; y = f32(q - 16) * d.
-struct Q5_0 {
+struct Q5_0 : detail::EachGroup<Q5_0> {
   using Block = gguf::BlockQ5_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 22;
@@ -186,7 +259,7 @@ struct Q5_0 {
 };
 
 // q as Q5_0; y = f32(q) * d + m.
-struct Q5_1 {
+struct Q5_1 : detail::EachGroup<Q5_1> {
   using Block = gguf::BlockQ5_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 24;
@@ -204,7 +277,7 @@ struct Q5_1 {
 };
 
 // y = f32(qs[i]) * d (qs signed; stored + 128 in the decoded bytes).
-struct Q8_0 {
+struct Q8_0 : detail::EachGroup<Q8_0> {
   using Block = gguf::BlockQ8_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 34;
@@ -222,7 +295,7 @@ struct Q8_0 {
 
 // i = 128h + 32j + l: q = (qs[32h + l] >> 2j) & 3, sc = scales[i / 16];
 // y = (d * f32(sc & 0xF)) * f32(q) - (dmin * f32(sc >> 4)).
-struct Q2_K {
+struct Q2_K : detail::EachGroup<Q2_K> {
   using Block = gguf::BlockQ2_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 84;
@@ -244,7 +317,7 @@ struct Q2_K {
 
 // i = 128h + 32j + l: lo = (qs[32h + l] >> 2j) & 3, q = lo - (bit (4h + j) of hmask[l] ? 0 : 4);
 // y = (d * f32(S[i / 16] - 32)) * f32(q) with the 6-bit scales S. Decoded bytes hold q + 4.
-struct Q3_K {
+struct Q3_K : detail::EachGroup<Q3_K> {
   using Block = gguf::BlockQ3_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 110;
@@ -275,17 +348,21 @@ struct Q4_K {
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 144;
   static constexpr bool kIsKQuant = true;
-  static constexpr int kTaskGroups = 2;
+  static constexpr int kTaskGroups = 4;
   static constexpr int kMmaTaskGroups = 4;
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    detail::scale_min_groups<kN>(
+        b, j0,
+        [b](int j, int l) {
+          return detail::nibbles(detail::load8<8>(b + 16 + 32 * (j >> 1) + l), 4 * (j & 1));
+        },
+        y);
+  }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
-    const int j = j0 >> 5;
-    float dl = 0.0f;
-    float ml = 0.0f;
-    detail::scale_min_k4(b, j, dl, ml);
-    const uint2 q =
-        detail::nibbles(detail::load8<8>(b + 16 + 32 * (j >> 1) + (j0 & 31)), 4 * (j & 1));
-    detail::scale_sub8(q, dl, ml, y);
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
@@ -297,24 +374,29 @@ struct Q5_K {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 2;
   static constexpr int kMmaTaskGroups = 2;
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    detail::scale_min_groups<kN>(
+        b, j0,
+        [b](int j, int l) {
+          uint2 q = detail::nibbles(detail::load8<8>(b + 48 + 32 * (j >> 1) + l), 4 * (j & 1));
+          const uint2 hi = detail::load8<8>(b + 16 + l);
+          q.x |= ((hi.x >> j) & 0x01010101u) << 4;
+          q.y |= ((hi.y >> j) & 0x01010101u) << 4;
+          return q;
+        },
+        y);
+  }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
-    const int j = j0 >> 5;
-    const int l0 = j0 & 31;
-    float dl = 0.0f;
-    float ml = 0.0f;
-    detail::scale_min_k4(b, j, dl, ml);
-    uint2 q = detail::nibbles(detail::load8<8>(b + 48 + 32 * (j >> 1) + l0), 4 * (j & 1));
-    const uint2 hi = detail::load8<8>(b + 16 + l0);
-    q.x |= ((hi.x >> j) & 0x01010101u) << 4;
-    q.y |= ((hi.y >> j) & 0x01010101u) << 4;
-    detail::scale_sub8(q, dl, ml, y);
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
 // i = 128h + 32r + l: lo = nibble (r & 2 ? high : low) of ql[64h + 32(r & 1) + l],
 // hi = (qh[32h + l] >> 2r) & 3, q = (lo | hi << 4) - 32; y = (d * f32(scales[i / 16])) * f32(q).
-struct Q6_K {
+struct Q6_K : detail::EachGroup<Q6_K> {
   using Block = gguf::BlockQ6_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 210;
