@@ -9,15 +9,17 @@
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
 // kIsKQuant, kTaskGroups and kMmaTaskGroups (the 8-element groups one dequantization task of the
 // warpgroup kernel, and of the mma.sync kernel, should cover; measured on an H100, docs/tuning.md:
-// q4_K 4 and 4, q5_K 2 and 2, q4_0 1 and 4, the others 1), and
+// q4_K 4 and 4, q5_K and q6_K 2 and 2, q2_K 2 and 4, q4_0, q4_1 and q5_1 1 and 4, the others 1),
+// and
 //   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
 //     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group);
 //   dequantize_groups<kN>(b, j0, float (&y)[kN][8]):  y[u] = dequantize8(b, j0 + 8u), the kN
 //     groups (1, 2 or 4) of one task, j0 % (8 kN) == 0, so inside one 32-element sub-block.
-//     q4_K and q5_K decode the sub-block's scale and min once for all of them, q4_0 loads its
-//     scale and the 16 quant bytes once (the compiler does not merge these across separate
-//     dequantize8 calls: it cannot tell that j0 and j0 + 8 lie in one sub-block); the other
-//     formats dequantize each group on its own.
+//     q4_K and q5_K decode the sub-block's scale and min once for all of them, q2_K and q6_K
+//     their 16-element scales once per half, and every format but q8_0 and q3_K loads the
+//     groups' quant bytes (and d, m, qh) once (the compiler does not merge these across separate
+//     dequantize8 calls: it cannot tell that j0 and j0 + 8 lie in one sub-block); q8_0 and q3_K
+//     dequantize each group on its own.
 // b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
 // (4 bytes when kBlockBytes % 4 == 0, else 2). The quants of a group are read as two 32-bit words
 // (bytes [p, p + 8) of the block; for a 2-byte-aligned p, bytes up to p + 10 are read and the two
@@ -152,6 +154,23 @@ __device__ __forceinline__ uint2 nibbles(uint2 w, int shift) {
   return make_uint2((w.x >> shift) & 0x0F0F0F0Fu, (w.y >> shift) & 0x0F0F0F0Fu);
 }
 
+// The nibble codes of the kN groups from element e0 of a 32-element block whose 16 quant bytes
+// are at qs (element e: the low nibble of qs[e] for e < 16, the high nibble of qs[e - 16]), from
+// one load: 16 bytes for two or four groups, 8 for one. Calls emit(u, e0 + 8u, codes) per group.
+template <int kN, int kAlign, class Emit>
+__device__ __forceinline__ void nibble_groups(const unsigned char* qs, int e0, Emit emit) {
+  static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one block");
+  constexpr int kWords = kN == 1 ? 2 : 4;
+  unsigned q[kWords];
+  load_words<kWords, kAlign>(qs + (kN == 1 ? (e0 & 15) : 0), q);
+#pragma unroll
+  for (int u = 0; u < kN; ++u) {
+    const int e = e0 + 8 * u;
+    const int w = kN == 1 ? 0 : 2 * (u & 1);
+    emit(u, e, nibbles(make_uint2(q[w], q[w + 1]), e & 16 ? 4 : 0));
+  }
+}
+
 // 6-bit scale t (0..15) of a Q3_K block, before the -32 offset.
 __device__ __forceinline__ int scale_q3_k(const unsigned char* s, int t) {
   if (t < 4) return (s[t] & 0xF) | (((s[8 + t] >> 0) & 3) << 4);
@@ -201,23 +220,13 @@ struct Q4_0 {
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 4;
-  // One load of the d and of the quant bytes for all kN groups: 16 bytes (every element's low and
-  // high nibble) for two or four groups, 8 for one.
+  // One load of d and of the kN groups' quant bytes.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
                                                            float (&y)[kN][8]) {
-    static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one block");
-    const int e0 = j0 & (32 - 8 * kN);  // 0 when the task is the whole block
-    constexpr int kWords = kN == 1 ? 2 : 4;
-    unsigned q[kWords];
-    detail::load_words<kWords, 2>(b + 2 + (kN == 1 ? (e0 & 15) : 0), q);
     const detail::Scale8<8> scale(detail::half_at(b));
-#pragma unroll
-    for (int u = 0; u < kN; ++u) {
-      const int e = e0 + 8 * u;
-      const int w = kN == 1 ? 0 : 2 * (u & 1);
-      scale(detail::nibbles(make_uint2(q[w], q[w + 1]), e & 16 ? 4 : 0), y[u]);
-    }
+    detail::nibble_groups<kN, 2>(b + 2, j0 & (32 - 8 * kN),
+                                 [&](int u, int, uint2 q) { scale(q, y[u]); });
   }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
@@ -226,53 +235,80 @@ struct Q4_0 {
 };
 
 // q as Q4_0; y = f32(q) * d + m.
-struct Q4_1 : detail::EachGroup<Q4_1> {
+struct Q4_1 {
   using Block = gguf::BlockQ4_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 20;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
-  static constexpr int kMmaTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 4;
+  // One load of d, m and the kN groups' quant bytes.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    const float d = detail::half_at(b);
+    const float m = detail::half_at(b + 2);
+    detail::nibble_groups<kN, 4>(b + 4, j0 & (32 - 8 * kN),
+                                 [&](int u, int, uint2 q) { detail::scale_add8(q, d, m, y[u]); });
+  }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
-    const uint2 q = detail::nibbles(detail::load8<4>(b + 4 + (j0 & 15)), j0 & 16 ? 4 : 0);
-    detail::scale_add8(q, detail::half_at(b), detail::half_at(b + 2), y);
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
 // q = nibble (as Q4_0) | (bit i of the 32-bit qh) << 4; y = f32(q - 16) * d.
-struct Q5_0 : detail::EachGroup<Q5_0> {
+struct Q5_0 {
   using Block = gguf::BlockQ5_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 22;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 1;
+  // One load of d, qh and the kN groups' quant bytes.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    const unsigned qh = detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16);
+    const detail::Scale8<16> scale(detail::half_at(b));
+    detail::nibble_groups<kN, 2>(b + 6, j0 & (32 - 8 * kN), [&](int u, int e, uint2 q) {
+      const unsigned h = qh >> e;
+      q.x |= detail::spread4(h) << 4;
+      q.y |= detail::spread4(h >> 4) << 4;
+      scale(q, y[u]);
+    });
+  }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
-    const unsigned h = (detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16)) >> j0;
-    uint2 q = detail::nibbles(detail::load8<2>(b + 6 + (j0 & 15)), j0 & 16 ? 4 : 0);
-    q.x |= detail::spread4(h) << 4;
-    q.y |= detail::spread4(h >> 4) << 4;
-    detail::scale8<16>(q, detail::half_at(b), y);
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
 // q as Q5_0; y = f32(q) * d + m.
-struct Q5_1 : detail::EachGroup<Q5_1> {
+struct Q5_1 {
   using Block = gguf::BlockQ5_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 24;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
-  static constexpr int kMmaTaskGroups = 1;
+  static constexpr int kMmaTaskGroups = 4;
+  // One load of d, m, qh and the kN groups' quant bytes.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    const unsigned qh = *reinterpret_cast<const unsigned*>(b + 4);
+    const float d = detail::half_at(b);
+    const float m = detail::half_at(b + 2);
+    detail::nibble_groups<kN, 8>(b + 8, j0 & (32 - 8 * kN), [&](int u, int e, uint2 q) {
+      const unsigned h = qh >> e;
+      q.x |= detail::spread4(h) << 4;
+      q.y |= detail::spread4(h >> 4) << 4;
+      detail::scale_add8(q, d, m, y[u]);
+    });
+  }
   static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
                                                      float (&y)[8]) {
-    const unsigned h = *reinterpret_cast<const unsigned*>(b + 4) >> j0;
-    uint2 q = detail::nibbles(detail::load8<8>(b + 8 + (j0 & 15)), j0 & 16 ? 4 : 0);
-    q.x |= detail::spread4(h) << 4;
-    q.y |= detail::spread4(h >> 4) << 4;
-    detail::scale_add8(q, detail::half_at(b), detail::half_at(b + 2), y);
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
@@ -295,23 +331,41 @@ struct Q8_0 : detail::EachGroup<Q8_0> {
 
 // i = 128h + 32j + l: q = (qs[32h + l] >> 2j) & 3, sc = scales[i / 16];
 // y = (d * f32(sc & 0xF)) * f32(q) - (dmin * f32(sc >> 4)).
-struct Q2_K : detail::EachGroup<Q2_K> {
+struct Q2_K {
   using Block = gguf::BlockQ2_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 84;
   static constexpr bool kIsKQuant = true;
-  static constexpr int kTaskGroups = 1;
-  static constexpr int kMmaTaskGroups = 1;
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
+  static constexpr int kTaskGroups = 2;
+  static constexpr int kMmaTaskGroups = 4;
+  // One load of the kN groups' quant bytes; a scale and min per 16-element half.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one sub-block");
+    constexpr int kHalves = kN == 4 ? 2 : 1;
     const int h = j0 >> 7;
     const int shift = 2 * ((j0 >> 5) & 3);
-    const int sc = b[j0 >> 4];
-    const float dl = __fmul_rn(detail::half_at(b + 80), detail::small_f32(sc & 0xF));
-    const float ml = __fmul_rn(detail::half_at(b + 82), detail::small_f32(sc >> 4));
-    const uint2 w = detail::load8<4>(b + 16 + 32 * h + (j0 & 31));
-    const uint2 q = make_uint2((w.x >> shift) & 0x03030303u, (w.y >> shift) & 0x03030303u);
-    detail::scale_sub8(q, dl, ml, y);
+    const int l0 = j0 & (32 - 8 * kN);  // j0 % 32, 0 when the task is the whole sub-block
+    float dl[kHalves], ml[kHalves];
+#pragma unroll
+    for (int t = 0; t < kHalves; ++t) {
+      const int sc = b[(j0 >> 4) + t];
+      dl[t] = __fmul_rn(detail::half_at(b + 80), detail::small_f32(sc & 0xF));
+      ml[t] = __fmul_rn(detail::half_at(b + 82), detail::small_f32(sc >> 4));
+    }
+    unsigned w[2 * kN];
+    detail::load_words<2 * kN, 4>(b + 16 + 32 * h + l0, w);
+#pragma unroll
+    for (int u = 0; u < kN; ++u) {
+      const uint2 q =
+          make_uint2((w[2 * u] >> shift) & 0x03030303u, (w[2 * u + 1] >> shift) & 0x03030303u);
+      detail::scale_sub8(q, dl[u * kHalves / kN], ml[u * kHalves / kN], y[u]);
+    }
+  }
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
@@ -396,25 +450,42 @@ struct Q5_K {
 
 // i = 128h + 32r + l: lo = nibble (r & 2 ? high : low) of ql[64h + 32(r & 1) + l],
 // hi = (qh[32h + l] >> 2r) & 3, q = (lo | hi << 4) - 32; y = (d * f32(scales[i / 16])) * f32(q).
-struct Q6_K : detail::EachGroup<Q6_K> {
+struct Q6_K {
   using Block = gguf::BlockQ6_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 210;
   static constexpr bool kIsKQuant = true;
-  static constexpr int kTaskGroups = 1;
-  static constexpr int kMmaTaskGroups = 1;
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
+  static constexpr int kTaskGroups = 2;
+  static constexpr int kMmaTaskGroups = 2;
+  // One load of the kN groups' low and high bits; a scale per 16-element half.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one sub-block");
+    constexpr int kHalves = kN == 4 ? 2 : 1;
     const int h = j0 >> 7;
     const int r = (j0 >> 5) & 3;
-    const int l0 = j0 & 31;
-    const int sc = static_cast<signed char>(b[192 + (j0 >> 4)]);
-    const float dl = __fmul_rn(detail::half_at(b + 208), detail::small_f32(sc + 128) - 128.0f);
-    uint2 q = detail::nibbles(detail::load8<2>(b + 64 * h + 32 * (r & 1) + l0), 4 * (r >> 1));
-    const uint2 hi = detail::load8<2>(b + 128 + 32 * h + l0);
-    q.x |= ((hi.x >> (2 * r)) & 0x03030303u) << 4;
-    q.y |= ((hi.y >> (2 * r)) & 0x03030303u) << 4;
-    detail::scale8<32>(q, dl, y);
+    const int l0 = j0 & (32 - 8 * kN);  // j0 % 32, 0 when the task is the whole sub-block
+    float dl[kHalves];
+#pragma unroll
+    for (int t = 0; t < kHalves; ++t) {
+      const int sc = static_cast<signed char>(b[192 + (j0 >> 4) + t]);
+      dl[t] = __fmul_rn(detail::half_at(b + 208), detail::small_f32(sc + 128) - 128.0f);
+    }
+    unsigned lo[2 * kN], hi[2 * kN];
+    detail::load_words<2 * kN, 2>(b + 64 * h + 32 * (r & 1) + l0, lo);
+    detail::load_words<2 * kN, 2>(b + 128 + 32 * h + l0, hi);
+#pragma unroll
+    for (int u = 0; u < kN; ++u) {
+      uint2 q = detail::nibbles(make_uint2(lo[2 * u], lo[2 * u + 1]), 4 * (r >> 1));
+      q.x |= ((hi[2 * u] >> (2 * r)) & 0x03030303u) << 4;
+      q.y |= ((hi[2 * u + 1] >> (2 * r)) & 0x03030303u) << 4;
+      detail::scale8<32>(q, dl[u * kHalves / kN], y[u]);
+    }
+  }
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
