@@ -139,6 +139,15 @@ __device__ __forceinline__ void scale_sub8(uint2 w, float dl, float ml, float (&
   scale_add8(w, dl, -ml, y);
 }
 
+// dequantize8 of the formats that define dequantize_groups: a task of one group.
+template <class Fmt>
+struct OneGroupTask {
+  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
+                                                     float (&y)[8]) {
+    Fmt::template dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
+  }
+};
+
 // dequantize_groups of the formats whose groups share nothing costly: each group on its own.
 template <class Fmt>
 struct EachGroup {
@@ -213,7 +222,7 @@ __device__ __forceinline__ void scale_min_groups(const unsigned char* b, int j0,
 }  // namespace detail
 
 // Element i < 16: low nibble of qs[i]; i >= 16: high nibble of qs[i - 16]. y = f32(q - 8) * d.
-struct Q4_0 {
+struct Q4_0 : detail::OneGroupTask<Q4_0> {
   using Block = gguf::BlockQ4_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 18;
@@ -228,14 +237,10 @@ struct Q4_0 {
     detail::nibble_groups<kN, 2>(b + 2, j0 & (32 - 8 * kN),
                                  [&](int u, int, uint2 q) { scale(q, y[u]); });
   }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
-  }
 };
 
 // q as Q4_0; y = f32(q) * d + m.
-struct Q4_1 {
+struct Q4_1 : detail::OneGroupTask<Q4_1> {
   using Block = gguf::BlockQ4_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 20;
@@ -251,14 +256,10 @@ struct Q4_1 {
     detail::nibble_groups<kN, 4>(b + 4, j0 & (32 - 8 * kN),
                                  [&](int u, int, uint2 q) { detail::scale_add8(q, d, m, y[u]); });
   }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
-  }
 };
 
 // q = nibble (as Q4_0) | (bit i of the 32-bit qh) << 4; y = f32(q - 16) * d.
-struct Q5_0 {
+struct Q5_0 : detail::OneGroupTask<Q5_0> {
   using Block = gguf::BlockQ5_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 22;
@@ -278,14 +279,10 @@ struct Q5_0 {
       scale(q, y[u]);
     });
   }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
-  }
 };
 
 // q as Q5_0; y = f32(q) * d + m.
-struct Q5_1 {
+struct Q5_1 : detail::OneGroupTask<Q5_1> {
   using Block = gguf::BlockQ5_1;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 24;
@@ -305,10 +302,6 @@ struct Q5_1 {
       q.y |= detail::spread4(h >> 4) << 4;
       detail::scale_add8(q, d, m, y[u]);
     });
-  }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
@@ -331,7 +324,7 @@ struct Q8_0 : detail::EachGroup<Q8_0> {
 
 // i = 128h + 32j + l: q = (qs[32h + l] >> 2j) & 3, sc = scales[i / 16];
 // y = (d * f32(sc & 0xF)) * f32(q) - (dmin * f32(sc >> 4)).
-struct Q2_K {
+struct Q2_K : detail::OneGroupTask<Q2_K> {
   using Block = gguf::BlockQ2_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 84;
@@ -342,7 +335,6 @@ struct Q2_K {
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
                                                            float (&y)[kN][8]) {
-    static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one sub-block");
     constexpr int kHalves = kN == 4 ? 2 : 1;
     const int h = j0 >> 7;
     const int shift = 2 * ((j0 >> 5) & 3);
@@ -362,10 +354,6 @@ struct Q2_K {
           make_uint2((w[2 * u] >> shift) & 0x03030303u, (w[2 * u + 1] >> shift) & 0x03030303u);
       detail::scale_sub8(q, dl[u * kHalves / kN], ml[u * kHalves / kN], y[u]);
     }
-  }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
@@ -397,7 +385,7 @@ struct Q3_K : detail::EachGroup<Q3_K> {
 
 // i = 64c + 32t + l, sub-block j = 2c + t: q = t ? qs[32c + l] >> 4 : qs[32c + l] & 0xF;
 // y = (d * f32(sc_j)) * f32(q) - (dmin * f32(m_j)).
-struct Q4_K {
+struct Q4_K : detail::OneGroupTask<Q4_K> {
   using Block = gguf::BlockQ4_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 144;
@@ -414,14 +402,10 @@ struct Q4_K {
         },
         y);
   }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
-  }
 };
 
 // As Q4_K with q = nibble + 16 * ((qh[l] >> j) & 1), j = i / 32, l = i % 32.
-struct Q5_K {
+struct Q5_K : detail::OneGroupTask<Q5_K> {
   using Block = gguf::BlockQ5_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 176;
@@ -442,15 +426,11 @@ struct Q5_K {
         },
         y);
   }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
-  }
 };
 
 // i = 128h + 32r + l: lo = nibble (r & 2 ? high : low) of ql[64h + 32(r & 1) + l],
 // hi = (qh[32h + l] >> 2r) & 3, q = (lo | hi << 4) - 32; y = (d * f32(scales[i / 16])) * f32(q).
-struct Q6_K {
+struct Q6_K : detail::OneGroupTask<Q6_K> {
   using Block = gguf::BlockQ6_K;
   static constexpr int kBlockElems = 256;
   static constexpr int kBlockBytes = 210;
@@ -461,7 +441,6 @@ struct Q6_K {
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
                                                            float (&y)[kN][8]) {
-    static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one sub-block");
     constexpr int kHalves = kN == 4 ? 2 : 1;
     const int h = j0 >> 7;
     const int r = (j0 >> 5) & 3;
@@ -482,10 +461,6 @@ struct Q6_K {
       q.y |= ((hi[2 * u + 1] >> (2 * r)) & 0x03030303u) << 4;
       detail::scale8<32>(q, dl[u * kHalves / kN], y[u]);
     }
-  }
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
 
