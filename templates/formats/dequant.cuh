@@ -9,17 +9,17 @@
 // Each trait has: Block (the byte-exact block struct), kBlockElems (qk), kBlockBytes,
 // kIsKQuant, kTaskGroups and kMmaTaskGroups (the 8-element groups one dequantization task of the
 // warpgroup kernel, and of the mma.sync kernel, should cover; measured on an H100, docs/tuning.md:
-// q4_K 4 and 4, q5_K and q6_K 2 and 2, q2_K 2 and 4, q4_0, q4_1 and q5_1 1 and 4, the others 1),
-// and
+// q4_K 4 and 4, q5_K and q6_K 2 and 2, q2_K 2 and 4, q4_0, q4_1 and q5_1 1 and 4, q8_0 1 and 2,
+// q5_0 and q3_K 1), and
 //   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
 //     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group);
 //   dequantize_groups<kN>(b, j0, float (&y)[kN][8]):  y[u] = dequantize8(b, j0 + 8u), the kN
 //     groups (1, 2 or 4) of one task, j0 % (8 kN) == 0, so inside one 32-element sub-block.
 //     q4_K and q5_K decode the sub-block's scale and min once for all of them, q2_K and q6_K
-//     their 16-element scales once per half, and every format but q8_0 and q3_K loads the
-//     groups' quant bytes (and d, m, qh) once (the compiler does not merge these across separate
-//     dequantize8 calls: it cannot tell that j0 and j0 + 8 lie in one sub-block); q8_0 and q3_K
-//     dequantize each group on its own.
+//     their 16-element scales once per half, and every format but q3_K loads the groups' quant
+//     bytes (and d, m, qh) once (the compiler does not merge these across separate dequantize8
+//     calls: it cannot tell that j0 and j0 + 8 lie in one sub-block); q3_K dequantizes each
+//     group on its own.
 // b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
 // (4 bytes when kBlockBytes % 4 == 0, else 2). The quants of a group are read as two 32-bit words
 // (bytes [p, p + 8) of the block; for a 2-byte-aligned p, bytes up to p + 10 are read and the two
@@ -306,19 +306,24 @@ struct Q5_1 : detail::OneGroupTask<Q5_1> {
 };
 
 // y = f32(qs[i]) * d (qs signed; stored + 128 in the decoded bytes).
-struct Q8_0 : detail::EachGroup<Q8_0> {
+struct Q8_0 : detail::OneGroupTask<Q8_0> {
   using Block = gguf::BlockQ8_0;
   static constexpr int kBlockElems = 32;
   static constexpr int kBlockBytes = 34;
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
-  static constexpr int kMmaTaskGroups = 1;
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
-    uint2 q = detail::load8<2>(b + 2 + j0);
-    q.x ^= 0x80808080u;
-    q.y ^= 0x80808080u;
-    detail::scale8<128, 8>(q, detail::half_at(b), y);
+  static constexpr int kMmaTaskGroups = 2;
+  // One load of d and of the kN groups' 8 kN quant bytes.
+  template <int kN>
+  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+                                                           float (&y)[kN][8]) {
+    const int e0 = j0 & (32 - 8 * kN);  // j0 % 32, 0 when the task is the whole block
+    unsigned q[2 * kN];
+    detail::load_words<2 * kN, 2>(b + 2 + e0, q);
+    const detail::Scale8<128, 8> scale(detail::half_at(b));
+#pragma unroll
+    for (int u = 0; u < kN; ++u)
+      scale(make_uint2(q[2 * u] ^ 0x80808080u, q[2 * u + 1] ^ 0x80808080u), y[u]);
   }
 };
 
