@@ -11,7 +11,7 @@
 // warpgroup kernel, and of the mma.sync kernel, should cover; measured on an H100, docs/tuning.md:
 // q4_K 4 and 4, q5_K and q6_K 2 and 2, q2_K 2 and 4, q4_0, q4_1 and q5_1 1 and 4, q8_0 1 and 2,
 // q5_0 and q3_K 1), and
-//   dequantize8(const unsigned char* b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
+//   dequantize8(detail::Staged b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
 //     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group);
 //   dequantize_groups<kN>(b, j0, float (&y)[kN][8]):  y[u] = dequantize8(b, j0 + 8u), the kN
 //     groups (1, 2 or 4) of one task, j0 % (8 kN) == 0, so inside one 32-element sub-block.
@@ -21,11 +21,12 @@
 //     calls: it cannot tell that j0 and j0 + 8 lie in one sub-block); q3_K dequantizes each
 //     group on its own.
 // b is a shared-memory address aligned as the block layout allows in a 16-byte-aligned tensor
-// (4 bytes when kBlockBytes % 4 == 0, else 2). The quants of a group are read as two 32-bit words
-// (bytes [p, p + 8) of the block; for a 2-byte-aligned p, bytes up to p + 10 are read and the two
-// past p + 8 discarded, so two readable bytes must follow the block), decoded four at a time with
-// word-wide shifts and masks into bytes holding q + bias, and each byte becomes an exact f32
-// through its IEEE bits (no integer-to-float conversion instruction).
+// (4 bytes when kBlockBytes % 4 == 0, else 2), with its value modulo 4 (detail::Staged). The quants
+// of a group are read as two 32-bit words (bytes [p, p + 8) of the block; for a 2-byte-aligned p,
+// bytes up to p + 10 are read and the two past p + 8 discarded, so two readable bytes must follow
+// the block), decoded four at a time with word-wide shifts and masks into bytes holding q + bias,
+// and each byte becomes an exact f32 through its IEEE bits (no integer-to-float conversion
+// instruction).
 #pragma once
 
 #include "formats/blocks.cuh"
@@ -35,18 +36,30 @@ namespace fmt {
 
 namespace detail {
 
+// A shared-memory address of staged block bytes, with its value modulo 4 carried alongside: the
+// caller knows it from offsets (staging rows start at multiples of 16 bytes), so the loads of
+// 2-byte-aligned data pick their words without forming and testing the address itself.
+struct Staged {
+  const unsigned char* p;
+  unsigned mod4;  // the address p modulo 4
+  __device__ __forceinline__ Staged operator+(int off) const {
+    return Staged{p + off, (mod4 + static_cast<unsigned>(off)) & 3u};
+  }
+  __device__ __forceinline__ unsigned char operator[](int i) const { return p[i]; }
+};
+
 // kWords little-endian words from p; kAlign (2 or 4) is p's known alignment. For a 2-byte-aligned
 // p the word after them is read too (its two bytes past p + 4 * kWords are discarded), so two
 // readable bytes must follow.
 template <int kWords, int kAlign>
-__device__ __forceinline__ void load_words(const unsigned char* p, unsigned (&out)[kWords]) {
+__device__ __forceinline__ void load_words(Staged p, unsigned (&out)[kWords]) {
   if constexpr (kAlign >= 4) {
-    const unsigned* w = reinterpret_cast<const unsigned*>(p);
+    const unsigned* w = reinterpret_cast<const unsigned*>(p.p);
 #pragma unroll
     for (int i = 0; i < kWords; ++i) out[i] = w[i];
   } else {
-    const unsigned mis = static_cast<unsigned>(reinterpret_cast<unsigned long long>(p)) & 2u;
-    const unsigned* w = reinterpret_cast<const unsigned*>(p - mis);
+    const unsigned mis = p.mod4 & 2u;
+    const unsigned* w = reinterpret_cast<const unsigned*>(p.p - mis);
     unsigned raw[kWords + 1];
 #pragma unroll
     for (int i = 0; i < kWords; ++i) raw[i] = w[i];
@@ -58,9 +71,9 @@ __device__ __forceinline__ void load_words(const unsigned char* p, unsigned (&ou
 
 // Eight bytes at p as two little-endian words; kAlign (2, 4 or 8) is p's known alignment.
 template <int kAlign>
-__device__ __forceinline__ uint2 load8(const unsigned char* p) {
+__device__ __forceinline__ uint2 load8(Staged p) {
   if constexpr (kAlign >= 8) {
-    return *reinterpret_cast<const uint2*>(p);
+    return *reinterpret_cast<const uint2*>(p.p);
   } else {
     unsigned w[2];
     load_words<2, kAlign>(p, w);
@@ -72,8 +85,8 @@ __device__ __forceinline__ unsigned load_u16(const unsigned char* p) {
   return *reinterpret_cast<const unsigned short*>(p);
 }
 
-__device__ __forceinline__ float half_at(const unsigned char* p) {
-  return __half2float(__ushort_as_half(static_cast<unsigned short>(load_u16(p))));
+__device__ __forceinline__ float half_at(Staged p) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(load_u16(p.p))));
 }
 
 // f32(byte x of w), exactly: the bits 0x4B0000bb are the f32 2^23 + bb, and subtracting 2^23 is
@@ -142,8 +155,7 @@ __device__ __forceinline__ void scale_sub8(uint2 w, float dl, float ml, float (&
 // dequantize8 of the formats that define dequantize_groups: a task of one group.
 template <class Fmt>
 struct OneGroupTask {
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
+  static __device__ __forceinline__ void dequantize8(Staged b, int j0, float (&y)[8]) {
     Fmt::template dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
 };
@@ -152,8 +164,7 @@ struct OneGroupTask {
 template <class Fmt>
 struct EachGroup {
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
-                                                           float (&y)[kN][8]) {
+  static __device__ __forceinline__ void dequantize_groups(Staged b, int j0, float (&y)[kN][8]) {
 #pragma unroll
     for (int u = 0; u < kN; ++u) Fmt::dequantize8(b, j0 + 8 * u, y[u]);
   }
@@ -167,7 +178,7 @@ __device__ __forceinline__ uint2 nibbles(uint2 w, int shift) {
 // are at qs (element e: the low nibble of qs[e] for e < 16, the high nibble of qs[e - 16]), from
 // one load: 16 bytes for two or four groups, 8 for one. Calls emit(u, e0 + 8u, codes) per group.
 template <int kN, int kAlign, class Emit>
-__device__ __forceinline__ void nibble_groups(const unsigned char* qs, int e0, Emit emit) {
+__device__ __forceinline__ void nibble_groups(Staged qs, int e0, Emit emit) {
   static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one block");
   constexpr int kWords = kN == 1 ? 2 : 4;
   unsigned q[kWords];
@@ -194,8 +205,8 @@ __device__ __forceinline__ float small_f32(int v) {
 
 // dl = d * f32(sc_j) and ml = dmin * f32(m_j) of sub-block j of the Q4_K / Q5_K block at b (4-byte
 // aligned).
-__device__ __forceinline__ void scale_min_k4(const unsigned char* b, int j, float& dl, float& ml) {
-  const unsigned* w = reinterpret_cast<const unsigned*>(b);
+__device__ __forceinline__ void scale_min_k4(Staged b, int j, float& dl, float& ml) {
+  const unsigned* w = reinterpret_cast<const unsigned*>(b.p);
   const float2 dm = __half22float2(*reinterpret_cast<const __half2*>(w));
   unsigned sc = 0;
   unsigned mn = 0;
@@ -207,7 +218,7 @@ __device__ __forceinline__ void scale_min_k4(const unsigned char* b, int j, floa
 // The kN groups of a q4_K / q5_K task from element j0, all in sub-block j = j0 / 32, whose scale
 // and min are decoded once; quants(j, l) gives the codes of the group at element l of it.
 template <int kN, class Quants>
-__device__ __forceinline__ void scale_min_groups(const unsigned char* b, int j0, Quants quants,
+__device__ __forceinline__ void scale_min_groups(Staged b, int j0, Quants quants,
                                                  float (&y)[kN][8]) {
   static_assert(kN == 1 || kN == 2 || kN == 4, "a task's groups lie in one 32-element sub-block");
   const int j = j0 >> 5;
@@ -230,7 +241,7 @@ struct Q4_0 : detail::OneGroupTask<Q4_0> {
   static constexpr int kMmaTaskGroups = 4;
   // One load of d and of the kN groups' quant bytes.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     const detail::Scale8<8> scale(detail::half_at(b));
     detail::nibble_groups<kN, 2>(b + 2, j0 & (32 - 8 * kN),
@@ -248,7 +259,7 @@ struct Q4_1 : detail::OneGroupTask<Q4_1> {
   static constexpr int kMmaTaskGroups = 4;
   // One load of d, m and the kN groups' quant bytes.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     const float d = detail::half_at(b);
     const float m = detail::half_at(b + 2);
@@ -267,9 +278,9 @@ struct Q5_0 : detail::OneGroupTask<Q5_0> {
   static constexpr int kMmaTaskGroups = 1;
   // One load of d, qh and the kN groups' quant bytes.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
-    const unsigned qh = detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16);
+    const unsigned qh = detail::load_u16(b.p + 2) | (detail::load_u16(b.p + 4) << 16);
     const detail::Scale8<16> scale(detail::half_at(b));
     detail::nibble_groups<kN, 2>(b + 6, j0 & (32 - 8 * kN), [&](int u, int e, uint2 q) {
       const unsigned h = qh >> e;
@@ -290,9 +301,9 @@ struct Q5_1 : detail::OneGroupTask<Q5_1> {
   static constexpr int kMmaTaskGroups = 4;
   // One load of d, m, qh and the kN groups' quant bytes.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
-    const unsigned qh = *reinterpret_cast<const unsigned*>(b + 4);
+    const unsigned qh = *reinterpret_cast<const unsigned*>(b.p + 4);
     const float d = detail::half_at(b);
     const float m = detail::half_at(b + 2);
     detail::nibble_groups<kN, 8>(b + 8, j0 & (32 - 8 * kN), [&](int u, int e, uint2 q) {
@@ -314,7 +325,7 @@ struct Q8_0 : detail::OneGroupTask<Q8_0> {
   static constexpr int kMmaTaskGroups = 2;
   // One load of d and of the kN groups' 8 kN quant bytes.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     const int e0 = j0 & (32 - 8 * kN);  // j0 % 32, 0 when the task is the whole block
     unsigned q[2 * kN];
@@ -337,7 +348,7 @@ struct Q2_K : detail::OneGroupTask<Q2_K> {
   static constexpr int kMmaTaskGroups = 4;
   // One load of the kN groups' quant bytes; a scale and min per 16-element half.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     constexpr int kHalves = kN == 4 ? 2 : 1;
     const int h = j0 >> 7;
@@ -370,13 +381,12 @@ struct Q3_K : detail::EachGroup<Q3_K> {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 1;
-  static __device__ __forceinline__ void dequantize8(const unsigned char* b, int j0,
-                                                     float (&y)[8]) {
+  static __device__ __forceinline__ void dequantize8(detail::Staged b, int j0, float (&y)[8]) {
     const int h = j0 >> 7;
     const int j = (j0 >> 5) & 3;
     const int l0 = j0 & 31;
     const float dl = __fmul_rn(detail::half_at(b + 108),
-                               detail::small_f32(detail::scale_q3_k(b + 96, j0 >> 4)) - 32.0f);
+                               detail::small_f32(detail::scale_q3_k(b.p + 96, j0 >> 4)) - 32.0f);
     const uint2 lo = detail::load8<2>(b + 32 + 32 * h + l0);
     const uint2 hm = detail::load8<2>(b + l0);
     const int hbit = 4 * h + j;
@@ -397,7 +407,7 @@ struct Q4_K : detail::OneGroupTask<Q4_K> {
   static constexpr int kTaskGroups = 4;
   static constexpr int kMmaTaskGroups = 4;
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     detail::scale_min_groups<kN>(
         b, j0,
@@ -417,7 +427,7 @@ struct Q5_K : detail::OneGroupTask<Q5_K> {
   static constexpr int kTaskGroups = 2;
   static constexpr int kMmaTaskGroups = 2;
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     detail::scale_min_groups<kN>(
         b, j0,
@@ -443,7 +453,7 @@ struct Q6_K : detail::OneGroupTask<Q6_K> {
   static constexpr int kMmaTaskGroups = 2;
   // One load of the kN groups' low and high bits; a scale per 16-element half.
   template <int kN>
-  static __device__ __forceinline__ void dequantize_groups(const unsigned char* b, int j0,
+  static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
     constexpr int kHalves = kN == 4 ? 2 : 1;
     const int h = j0 >> 7;

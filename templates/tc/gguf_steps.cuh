@@ -240,9 +240,14 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
           const unsigned e_off = static_cast<unsigned>(elem_offset + g0 * 8);
           const int block_in_step = BK > kQk ? static_cast<int>(e_off / kQk) : 0;
           const int j0 = BK > kQk ? static_cast<int>(e_off % kQk) : static_cast<int>(e_off);
+          // The staging rows start at multiples of 16 bytes of a 16-byte-aligned ring.
+          const int block_off =
+              ((row_misalign + step_misalign) & 15) + block_in_step * Fmt::kBlockBytes;
           float y[kTaskGroups][8];
-          Fmt::template dequantize_groups<kTaskGroups>(row + block_in_step * Fmt::kBlockBytes, j0,
-                                                       y);
+          Fmt::template dequantize_groups<kTaskGroups>(
+              fmt::detail::Staged{row + block_in_step * Fmt::kBlockBytes,
+                                  static_cast<unsigned>(block_off) & 3u},
+              j0, y);
 #pragma unroll
           for (int u = 0; u < kTaskGroups; ++u) {
             packed[u].x = Convert<T>::pack2(y[u][0], y[u][1]);
