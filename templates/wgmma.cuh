@@ -81,9 +81,12 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;
-  const int group = tid >> 7;
+  const int group = tc::warpgroup_index();
   const int group_m = group / Tr::kGroupsN;
   const int group_n = group % Tr::kGroupsN;
+  // Descriptors of the warpgroup's first rows in ring slot 0; a step adds its slot's offset.
+  const unsigned long long desc_a0 = tc::smem_desc_sw128(smem_a + group_m * 64 * 64);
+  const unsigned long long desc_b0 = tc::smem_desc_sw128(smem_b + group_n * Tr::kGroupN * 64);
 
   const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
                                   static_cast<long long>(tile.expert) * p.weight_expert_stride;
@@ -127,9 +130,9 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
       const int slot = kt % kStages;
       tc::wgmma_fence_operands(d);
       tc::wgmma_fence();
-      tc::warpgroup_k_step<T, Tr::kGroupN, BK, BM, BN>(d, smem_a + slot * Tr::kStageA, group_m * 64,
-                                                       smem_b + slot * Tr::kStageB,
-                                                       group_n * Tr::kGroupN);
+      tc::warpgroup_k_step<T, Tr::kGroupN, BK, BM, BN>(
+          d, desc_a0 + tc::smem_desc_units(slot * Tr::kStageA * 2),
+          desc_b0 + tc::smem_desc_units(slot * Tr::kStageB * 2));
       tc::wgmma_commit();
       tc::wgmma_fence_operands(d);
       tc::wgmma_wait<1>();

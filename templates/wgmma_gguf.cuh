@@ -17,7 +17,8 @@
 // (activation rows into the swizzled A ring, raw block bytes as wmma_gguf_kernel stages them);
 // each warpgroup issues its wgmmas of step kt on A slot kt % kStages and B tile kt % 2; while
 // they run, all threads dequantize the staged blocks of step kt + 1 into B tile (kt + 1) % 2
-// (tasks of Fmt::kTaskGroups 8-element groups, tc::GgufWeightSteps, stored at swizzled positions);
+// (tasks of Fmt::kTaskGroups 8-element groups, Fmt::kStoreBatch tasks dequantized before their
+// stores, tc::GgufWeightSteps, stored at swizzled positions);
 // then each warpgroup waits for its wgmmas. One barrier per step, after the wait for step
 // kt + 1's copies and a proxy fence of the dequantized tile: it publishes both, and every
 // warpgroup's wgmmas of step kt - 1 are complete by then, so ring slot (kt - 1) % kStages and
@@ -49,7 +50,8 @@ struct WgmmaGgufTraits {
   // many per thread: at 8 or more, the bulk copy engine is faster; at fewer, its time per copy
   // costs more than the copies' instructions (docs/benchmarks.md).
   static constexpr bool kBulk = tc::GgufRawSteps<Fmt, BN, BK, kThreads, kStages>::kChunkCopies >= 8;
-  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages, kBulk>;
+  using Steps = tc::GgufWeightSteps<Fmt, BN, BK, kThreads, kStages, kBulk, Fmt::kTaskGroups,
+                                    Fmt::kStoreBatch>;
   static constexpr int kQk = Steps::kQk;
   static constexpr int kGroups = kWarps / 4;
   static constexpr int kGroupsM = BM / 64;
@@ -99,9 +101,13 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
 
   const int tid = threadIdx.x;
   const int lane = tid & 31;
-  const int group = tid >> 7;
+  const int group = tc::warpgroup_index();
   const int group_m = group / Tr::kGroupsN;
   const int group_n = group % Tr::kGroupsN;
+  // Descriptors of the warpgroup's first rows in A slot 0 and B tile 0; a step adds its slot's and
+  // tile's offsets.
+  const unsigned long long desc_a0 = tc::smem_desc_sw128(smem_a + group_m * 64 * 64);
+  const unsigned long long desc_b0 = tc::smem_desc_sw128(smem_b + group_n * Tr::kGroupN * 64);
 
   const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
                                   static_cast<long long>(tile.expert) * p.weight_expert_stride;
@@ -120,13 +126,13 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
     a_loader.load(smem_a + slot * Tr::kStageA, kt * BK, size_k, tid);
     w_steps.load(smem_raw, kt);
   };
-  // Dequantizes step kt's staged blocks into the swizzled T tile dst, then fences the writes for
-  // the warpgroup MMAs that read them after the next barrier.
+  // Dequantizes step kt's staged blocks into the swizzled T tile dst. The proxy fence before the
+  // next barrier (at the top of the K loop) orders these writes before the warpgroup MMAs that
+  // read them, with the copies that landed.
   auto dequantize_step = [&](int kt, T* dst) {
     w_steps.template dequantize<T>(smem_raw, kt, tid, [&](int r, int g, uint4 packed) {
       *reinterpret_cast<uint4*>(dst + tc::swizzled_offset<BN>(r, g * 8)) = packed;
     });
-    tc::fence_proxy_async_shared();
   };
 
   const int k_steps = (size_k + BK - 1) / BK;
@@ -161,9 +167,9 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_gguf_kernel(MoeParams p) {
     // would make the compiler serialize them with the dequantization below.
     tc::wgmma_fence_operands(d);
     tc::wgmma_fence();
-    tc::warpgroup_k_step<T, Tr::kGroupN, BK, BM, BN>(d, smem_a + (kt % kStages) * Tr::kStageA,
-                                                     group_m * 64, smem_b + (kt & 1) * Tr::kTileB,
-                                                     group_n * Tr::kGroupN);
+    tc::warpgroup_k_step<T, Tr::kGroupN, BK, BM, BN>(
+        d, desc_a0 + tc::smem_desc_units((kt % kStages) * Tr::kStageA * 2),
+        desc_b0 + tc::smem_desc_units((kt & 1) * Tr::kTileB * 2));
     tc::wgmma_commit();
     if (kt + 1 < k_steps) {
       w_steps.wait(kt + 1);

@@ -155,9 +155,10 @@ constexpr int task_groups(int wanted, int groups, int rows, int threads) {
   return 1;
 }
 
-// kWantedGroups: the groups per task the kernel asks for (Fmt::kTaskGroups or kMmaTaskGroups).
+// kWantedGroups: the groups per task the kernel asks for (Fmt::kTaskGroups or kMmaTaskGroups);
+// kStoreBatchWanted: the tasks a thread dequantizes before it stores them (Fmt::kStoreBatch, or 1).
 template <class Fmt, int BN, int BK, int kThreads, int kStages, bool kBulk = false,
-          int kWantedGroups = Fmt::kTaskGroups>
+          int kWantedGroups = Fmt::kTaskGroups, int kStoreBatchWanted = 1>
 struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
   using Raw = GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk>;
   using Raw::expert_w_low;
@@ -182,6 +183,10 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
   static constexpr int kRowTasks = kGroups / kTaskGroups;  // tasks per row and step
   static constexpr int kTasks = BN * kRowTasks;
   static constexpr int kTaskIters = (kTasks + kThreads - 1) / kThreads;
+  // Tasks dequantized, kept in registers, then stored (the last batch may be partial).
+  static constexpr int kStoreBatch =
+      kTaskIters < kStoreBatchWanted ? kTaskIters : kStoreBatchWanted;
+  static_assert(kStoreBatch >= 1, "at least one task per batch");
 
   // Dequantizes step kt, staged in `ring`: for each of this thread's tasks c (row c / kRowTasks,
   // groups (c % kRowTasks) * kTaskGroups + u), calls store(row, group, packed) with each group's 8
@@ -216,12 +221,25 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
     constexpr bool kSameGroups = kThreads % kRowTasks == 0;
     const int thread_row = tid / kRowTasks;
     const int thread_g0 = (tid % kRowTasks) * kTaskGroups;
-#pragma unroll 4
-    for (int it = 0; it < kTaskIters; ++it) {
-      const int c = tid + it * kThreads;
-      if (kTasks % kThreads == 0 || c < kTasks) {
+    // Tasks are dequantized kStoreBatch at a time, and then stored: the compiler keeps shared loads
+    // after earlier shared stores, so this lets the loads of a batch's tasks overlap. Four tasks
+    // per unrolled loop body with single-task batches, eight with larger ones.
+    constexpr int kUnroll = kStoreBatch == 1 ? 4 : 2;
+#pragma unroll kUnroll
+    for (int it0 = 0; it0 < kTaskIters; it0 += kStoreBatch) {
+      uint4 packed[kStoreBatch][kTaskGroups];
+      int rows[kStoreBatch], groups[kStoreBatch];
+#pragma unroll
+      for (int b = 0; b < kStoreBatch; ++b) {
+        const int it = it0 + b;
+        const int c = tid + it * kThreads;
         const int r = kSameGroups ? thread_row + it * (kThreads / kRowTasks) : c / kRowTasks;
         const int g0 = kSameGroups ? thread_g0 : (c % kRowTasks) * kTaskGroups;
+        rows[b] = r;
+        groups[b] = g0;
+#pragma unroll
+        for (int u = 0; u < kTaskGroups; ++u) packed[b][u] = make_uint4(0u, 0u, 0u, 0u);
+        if (it >= kTaskIters || (kTasks % kThreads != 0 && c >= kTasks)) continue;
         // Row n's staged bytes start at its address modulo 16 plus the step's first byte.
         const int row_misalign =
             kChecked ? static_cast<int>(
@@ -229,9 +247,6 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
                      : 0;
         const unsigned char* row =
             staged + r * kRawRowBytes + ((row_misalign + step_misalign) & 15);
-        uint4 packed[kTaskGroups];
-#pragma unroll
-        for (int u = 0; u < kTaskGroups; ++u) packed[u] = make_uint4(0u, 0u, 0u, 0u);
         // The task's groups lie in one 32-element sub-block and K is whole blocks, so they are
         // inside K or past it together.
         if (!kChecked || (n0 + r < size_n && k0 + g0 * 8 < size_k)) {
@@ -250,14 +265,19 @@ struct GgufWeightSteps : GgufRawSteps<Fmt, BN, BK, kThreads, kStages, kBulk> {
               j0, y);
 #pragma unroll
           for (int u = 0; u < kTaskGroups; ++u) {
-            packed[u].x = Convert<T>::pack2(y[u][0], y[u][1]);
-            packed[u].y = Convert<T>::pack2(y[u][2], y[u][3]);
-            packed[u].z = Convert<T>::pack2(y[u][4], y[u][5]);
-            packed[u].w = Convert<T>::pack2(y[u][6], y[u][7]);
+            packed[b][u].x = Convert<T>::pack2(y[u][0], y[u][1]);
+            packed[b][u].y = Convert<T>::pack2(y[u][2], y[u][3]);
+            packed[b][u].z = Convert<T>::pack2(y[u][4], y[u][5]);
+            packed[b][u].w = Convert<T>::pack2(y[u][6], y[u][7]);
           }
         }
+      }
 #pragma unroll
-        for (int u = 0; u < kTaskGroups; ++u) store(r, g0 + u, packed[u]);
+      for (int b = 0; b < kStoreBatch; ++b) {
+        const int it = it0 + b;
+        if (it >= kTaskIters || (kTasks % kThreads != 0 && tid + it * kThreads >= kTasks)) continue;
+#pragma unroll
+        for (int u = 0; u < kTaskGroups; ++u) store(rows[b], groups[b] + u, packed[b][u]);
       }
     }
   }

@@ -23,6 +23,12 @@ __device__ __forceinline__ unsigned long long smem_desc_sw128(const void* tile) 
   return ((addr & 0x3FFFFull) >> 4) | (1ull << 16) | ((1024ull >> 4) << 32) | (1ull << 62);
 }
 
+// What to add to a descriptor's start address field to move it `bytes` (a multiple of 16) on, for
+// a tile that stays below 256 KB of shared memory (the field's 14 bits do not overflow).
+__host__ __device__ constexpr unsigned long long smem_desc_units(int bytes) {
+  return static_cast<unsigned long long>(bytes) >> 4;
+}
+
 // The first multiple of kAlign bytes (a power of two) at or after the dynamic shared memory
 // base `smem`; the kernel reserves kAlign bytes of slack for it.
 template <unsigned kAlign>
@@ -158,22 +164,27 @@ MOEJIT_WGMMA(__nv_bfloat16, "bf16", 256)
 #undef MOEJIT_WGMMA_OUTS_256
 #undef MOEJIT_WGMMA_DESCS_256
 
+// The warpgroup of this thread (threadIdx.x / 128), taken from lane 0 so that the compiler knows
+// it is the same in every lane: the descriptors built from it then stay in uniform registers,
+// where wgmma takes them, instead of being moved there before every wgmma.
+__device__ __forceinline__ int warpgroup_index() {
+  return __shfl_sync(0xFFFFFFFFu, static_cast<int>(threadIdx.x >> 7), 0);
+}
+
 // One K step of kBK elements (a multiple of 64) for one warpgroup: kBK / 16 wgmmas on 128-byte
-// swizzled tiles (tc::swizzled_offset layout) a_tile of kRowsA rows and b_tile of kRowsB rows; the
-// warpgroup's 64 rows of A start at row a_row0 and its N columns (rows of B) at row b_row0, both
-// multiples of 8. The caller fences before and commits after.
+// swizzled tiles (tc::swizzled_offset layout) of kRowsA rows (A) and kRowsB rows (B). desc_a and
+// desc_b are the descriptors (smem_desc_sw128) of the warpgroup's first row of A and of B in the
+// step's tiles, rows that are multiples of 8. The caller fences before and commits after.
 template <class T, int N, int kBK, int kRowsA, int kRowsB>
-__device__ __forceinline__ void warpgroup_k_step(float (&d)[N / 2], const T* a_tile, int a_row0,
-                                                 const T* b_tile, int b_row0) {
+__device__ __forceinline__ void warpgroup_k_step(float (&d)[N / 2], unsigned long long desc_a,
+                                                 unsigned long long desc_b) {
   static_assert(kBK % 64 == 0, "K steps are whole 64-element swizzle panels");
 #pragma unroll
-  for (int panel = 0; panel < kBK / 64; ++panel) {
-    const unsigned long long desc_a = smem_desc_sw128(a_tile + panel * kRowsA * 64 + a_row0 * 64);
-    const unsigned long long desc_b = smem_desc_sw128(b_tile + panel * kRowsB * 64 + b_row0 * 64);
+  for (int panel = 0; panel < kBK / 64; ++panel)
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)  // 16 elements = 32 bytes = 2 descriptor units
-      Wgmma<T, N>::run(d, desc_a + 2 * kk, desc_b + 2 * kk);
-  }
+      Wgmma<T, N>::run(d, desc_a + smem_desc_units(panel * kRowsA * 64 * 2) + 2 * kk,
+                       desc_b + smem_desc_units(panel * kRowsB * 64 * 2) + 2 * kk);
 }
 
 }  // namespace tc
