@@ -11,8 +11,9 @@
 // warpgroup kernel, and of the mma.sync kernel, should cover; measured on an H100, docs/tuning.md:
 // q4_K 4 and 4, q5_K and q6_K 2 and 2, q2_K 2 and 4, q4_0, q4_1 and q5_1 1 and 4, q8_0 1 and 2,
 // q5_0 and q3_K 1), kStoreBatch (the tasks a thread of the warpgroup kernel dequantizes before it
-// stores them, so that their shared-memory loads overlap: 4, but 1 for q5_K, whose 64x128x64:w8
-// tile would then need more than the 128 registers that keep two CTAs on an SM), and
+// stores them, so that their shared-memory loads overlap: 4 from detail::TaskDefaults, but 1 for
+// q5_K, whose 64x128x64:w8 tile would then need more than the 128 registers that keep two CTAs on
+// an SM), and
 //   dequantize8(detail::Staged b, int j0, float (&y)[8]):  y[x] = element j0 + x of the
 //     block at b, for j0 % 8 == 0 (the eight elements share one 16-element scale group);
 //   dequantize_groups<kN>(b, j0, float (&y)[kN][8]):  y[u] = dequantize8(b, j0 + 8u), the kN
@@ -154,9 +155,15 @@ __device__ __forceinline__ void scale_sub8(uint2 w, float dl, float ml, float (&
   scale_add8(w, dl, -ml, y);
 }
 
+// What every format shares unless it says otherwise: kStoreBatch 4 (a format declares its own to
+// change it).
+struct TaskDefaults {
+  static constexpr int kStoreBatch = 4;
+};
+
 // dequantize8 of the formats that define dequantize_groups: a task of one group.
 template <class Fmt>
-struct OneGroupTask {
+struct OneGroupTask : TaskDefaults {
   static __device__ __forceinline__ void dequantize8(Staged b, int j0, float (&y)[8]) {
     Fmt::template dequantize_groups<1>(b, j0, reinterpret_cast<float(&)[1][8]>(y));
   }
@@ -164,7 +171,7 @@ struct OneGroupTask {
 
 // dequantize_groups of the formats whose groups share nothing costly: each group on its own.
 template <class Fmt>
-struct EachGroup {
+struct EachGroup : TaskDefaults {
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(Staged b, int j0, float (&y)[kN][8]) {
 #pragma unroll
@@ -241,7 +248,6 @@ struct Q4_0 : detail::OneGroupTask<Q4_0> {
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 4;
-  static constexpr int kStoreBatch = 4;
   // One load of d and of the kN groups' quant bytes.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
@@ -260,7 +266,6 @@ struct Q4_1 : detail::OneGroupTask<Q4_1> {
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 4;
-  static constexpr int kStoreBatch = 4;
   // One load of d, m and the kN groups' quant bytes.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
@@ -280,7 +285,6 @@ struct Q5_0 : detail::OneGroupTask<Q5_0> {
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 1;
-  static constexpr int kStoreBatch = 4;
   // One load of d, qh and the kN groups' quant bytes.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
@@ -304,7 +308,6 @@ struct Q5_1 : detail::OneGroupTask<Q5_1> {
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 4;
-  static constexpr int kStoreBatch = 4;
   // One load of d, m, qh and the kN groups' quant bytes.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
@@ -329,7 +332,6 @@ struct Q8_0 : detail::OneGroupTask<Q8_0> {
   static constexpr bool kIsKQuant = false;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 2;
-  static constexpr int kStoreBatch = 4;
   // One load of d and of the kN groups' 8 kN quant bytes.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
@@ -353,7 +355,6 @@ struct Q2_K : detail::OneGroupTask<Q2_K> {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 2;
   static constexpr int kMmaTaskGroups = 4;
-  static constexpr int kStoreBatch = 4;
   // One load of the kN groups' quant bytes; a scale and min per 16-element half.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
@@ -389,7 +390,6 @@ struct Q3_K : detail::EachGroup<Q3_K> {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 1;
   static constexpr int kMmaTaskGroups = 1;
-  static constexpr int kStoreBatch = 4;
   static __device__ __forceinline__ void dequantize8(detail::Staged b, int j0, float (&y)[8]) {
     const int h = j0 >> 7;
     const int j = (j0 >> 5) & 3;
@@ -415,7 +415,6 @@ struct Q4_K : detail::OneGroupTask<Q4_K> {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 4;
   static constexpr int kMmaTaskGroups = 4;
-  static constexpr int kStoreBatch = 4;
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
@@ -436,7 +435,7 @@ struct Q5_K : detail::OneGroupTask<Q5_K> {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 2;
   static constexpr int kMmaTaskGroups = 2;
-  static constexpr int kStoreBatch = 1;
+  static constexpr int kStoreBatch = 1;  // not the default 4: see the top
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
@@ -462,7 +461,6 @@ struct Q6_K : detail::OneGroupTask<Q6_K> {
   static constexpr bool kIsKQuant = true;
   static constexpr int kTaskGroups = 2;
   static constexpr int kMmaTaskGroups = 2;
-  static constexpr int kStoreBatch = 4;
   // One load of the kN groups' low and high bits; a scale per 16-element half.
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
