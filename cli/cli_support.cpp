@@ -80,13 +80,15 @@ std::optional<po::variables_map> parse_command_line(const CommandHelp& help,
 std::string spec_syntax_help() {
   return "Kernel spec syntax (the canonical key text of a kernel, every part after the first\n"
          "optional, in any order after the variant; case-insensitive):\n"
-         "  VARIANT[:FORMAT][:ELEMENT][:ARCH][:BMxBNxBK][:wW][:sS][:n=N][:k=K]\n"
+         "  VARIANT[:FORMAT][:ELEMENT][:ARCH][:BMxBNxBK][:wW][:sS][:rw][:n=N][:k=K]\n"
          "  VARIANT  scalar_gguf | wmma | wmma_gguf\n"
          "  FORMAT   q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k (GGUF variants only,\n"
          "           required there)\n"
          "  ELEMENT  f32 (scalar_gguf, the default there) | f16 (default) | bf16\n"
          "  ARCH     sm_80 sm_86 sm_87 sm_89 sm_90 sm_90a\n"
          "  BMxBNxBK the CTA tile, wW warps per CTA, sS pipeline stages\n"
+         "  rw       wmma_gguf q8_0 on sm_90a: weights dequantized into registers (BM entries\n"
+         "           per m-tile at most, BN weight rows, 16 per warp)\n"
          "  n=N k=K  sizes compiled into the kernel as constants\n"
          "Parts left out are filled in (the architecture and tile as each command says) and\n"
          "shown. Examples: wmma_gguf:q4_k:bf16:sm_90:64x64x64:w8:s3, wmma:bf16, scalar_gguf:q6_k\n";

@@ -85,12 +85,6 @@ EntryPlace entry_place(ArtifactStore& store, const Knobs& knobs, const LookupInf
                   "' could not be written"};
 }
 
-std::string tile_of(const KernelSpec& spec) {
-  const Tile& t = spec.tile;
-  return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + " w" +
-         std::to_string(t.warps) + " s" + std::to_string(t.stages);
-}
-
 void section(const char* title) { std::cout << "== " << title << " ==\n"; }
 
 std::string with_newline(const std::string& text) {
@@ -227,7 +221,7 @@ int run_inspect(const Args& args) {
     for (std::size_t i = 0; i < filled.size(); ++i) std::cout << (i ? ", " : "") << filled[i];
     std::cout << ")\n";
   }
-  std::cout << "tile    " << tile_of(spec) << "\n\n";
+  std::cout << "tile    " << tile_text(spec.tile) << "\n\n";
   if (parts.contains("key")) {
     section("cache key");
     std::size_t width = 0;

@@ -24,6 +24,7 @@
 #include "cli/gpu_timing.hpp"
 #include "cli/progress.hpp"
 #include "cli/tune_points.hpp"
+#include "codegen/arch_limits.hpp"
 #include "codegen/kernel_key.hpp"
 #include "codegen/tile_candidates.hpp"
 #include "runtime/call_timer.hpp"
@@ -157,7 +158,7 @@ struct PointWork {
 };
 
 MoeDescriptor with_tile(MoeDescriptor d, const Tile& t) {
-  d.tile = TileRequest{t.bm, t.bn, t.bk, t.warps, t.stages};
+  d.tile = TileRequest{t.bm, t.bn, t.bk, t.warps, t.stages, t.reg_weights};
   return d;
 }
 
@@ -423,8 +424,10 @@ int run_tune(const Args& args) {
       plan_checks::validate_descriptor(w.descriptor);
       const ProblemDims dims = plan_checks::problem_dims(
           w.descriptor, w.descriptor.num_tokens * w.descriptor.top_k, true);
-      std::vector<Tile> tiles =
-          candidate_tiles(p.family.variant, p.family.format, p.family.element, *arch, dims);
+      // The candidates of the target the kernels are generated for (sm_90a for the tensor-core
+      // variants on an sm_90 device, so that its warpgroup tiles are among them).
+      std::vector<Tile> tiles = candidate_tiles(p.family.variant, p.family.format, p.family.element,
+                                                kernel_target(p.family.variant, *arch), dims);
       if (max_candidates > 0 && tiles.size() > static_cast<std::size_t>(max_candidates))
         tiles.resize(static_cast<std::size_t>(max_candidates));
       for (const Tile& t : tiles) {

@@ -91,12 +91,12 @@ PlanRequest plan_request(const SpecText& spec, const ProblemOptions& o) {
   d.is_prefill = o.prefill;
   if (spec.arch) r.preference.arch = spec.arch->to_string();
   r.preference.specialize_sizes = spec.const_n.has_value() || spec.const_k.has_value();
-  if (spec.tile || spec.warps || spec.stages) {
+  if (spec.tile || spec.warps || spec.stages || spec.reg_weights) {
     // The parts the spec leaves out come from the tile select would pick for this problem.
     plan_checks::validate_descriptor(d);
     const GpuArch arch = spec.arch ? *spec.arch : driver::device_arch(0);
     const Tile t = plan_checks::make_spec(d, arch, false).tile;
-    TileRequest tile{t.bm, t.bn, t.bk, t.warps, t.stages};
+    TileRequest tile{t.bm, t.bn, t.bk, t.warps, t.stages, spec.reg_weights};
     if (spec.tile) {
       tile.bm = spec.tile->bm;
       tile.bn = spec.tile->bn;

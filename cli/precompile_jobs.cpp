@@ -178,7 +178,8 @@ std::string manifest_help() {
          "     \"tile\": \"128x128x64\", \"warps\": 8, \"stages\": 2}\n"
          "  ]\n"
          "Object keys: variant (required), format, dtype (or element), arch, tile (BMxBNxBK),\n"
-         "warps, stages, n, k; each takes one value. An entry without an architecture is\n"
+         "warps, stages, reg_weights (true: the rw tile option), n, k; each takes one value. An "
+         "entry without an architecture is\n"
          "compiled for every --arch (or the GPU's); parts left out are filled in as in the spec\n"
          "syntax (element f16, or f32 for scalar_gguf; the default tile).\n";
 }
@@ -187,14 +188,15 @@ namespace {
 
 // The spec text of a manifest object entry.
 std::string object_spec_text(const nlohmann::json& entry, const std::string& where) {
-  static const std::set<std::string> kKeys{"variant", "format", "dtype",  "element", "arch",
-                                           "tile",    "warps",  "stages", "n",       "k"};
+  static const std::set<std::string> kKeys{"variant", "format", "dtype",      "element",
+                                           "arch",    "tile",   "warps",      "stages",
+                                           "n",       "k",      "reg_weights"};
   for (const auto& [key, value] : entry.items()) {
     if (!kKeys.contains(key))
-      throw Error(
-          ErrorCode::InvalidProblem,
-          where + ": unknown key '" + key +
-              "'; allowed: variant, format, dtype, element, arch, tile, warps, stages, n, k");
+      throw Error(ErrorCode::InvalidProblem,
+                  where + ": unknown key '" + key +
+                      "'; allowed: variant, format, dtype, element, arch, tile, warps, stages, "
+                      "reg_weights, n, k");
   }
   auto text_of = [&](const char* key) -> std::optional<std::string> {
     if (!entry.contains(key)) return std::nullopt;
@@ -215,6 +217,13 @@ std::string object_spec_text(const nlohmann::json& entry, const std::string& whe
     if (auto v = text_of(key)) text += ":" + *v;
   if (auto v = text_of("warps")) text += ":w" + *v;
   if (auto v = text_of("stages")) text += ":s" + *v;
+  if (entry.contains("reg_weights")) {
+    const auto& v = entry.at("reg_weights");
+    if (!v.is_boolean())
+      throw Error(ErrorCode::InvalidProblem,
+                  where + ": 'reg_weights' must be true or false, not " + v.dump());
+    if (v.get<bool>()) text += ":rw";
+  }
   if (auto v = text_of("n")) text += ":n=" + *v;
   if (auto v = text_of("k")) text += ":k=" + *v;
   return text;

@@ -16,6 +16,7 @@ std::string kernel_key_text(const KernelSpec& spec) {
          std::to_string(spec.tile.bk);
   key += ":w" + std::to_string(spec.tile.warps);
   key += ":s" + std::to_string(spec.tile.stages);
+  if (spec.tile.reg_weights) key += ":rw";
   if (spec.const_n != 0) key += ":n=" + std::to_string(spec.const_n);
   if (spec.const_k != 0) key += ":k=" + std::to_string(spec.const_k);
   return key;

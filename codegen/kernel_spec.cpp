@@ -6,7 +6,7 @@ namespace moejit {
 
 std::string tile_text(const Tile& t) {
   return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + " w" +
-         std::to_string(t.warps) + " s" + std::to_string(t.stages);
+         std::to_string(t.warps) + " s" + std::to_string(t.stages) + (t.reg_weights ? " rw" : "");
 }
 
 }  // namespace moejit

@@ -20,16 +20,20 @@ struct GpuArch {
 // Tile of one CTA. For the tensor-core variants: bm rows of an expert's segment, bn output
 // columns, bk the K step, warps per CTA, and pipeline stages of the shared-memory ring.
 // For ScalarGguf: bm entries per CTA, bn output columns per CTA, bk unused (0), stages unused (1).
+// reg_weights (spec part "rw"): the WmmaGguf register-weight tile (wgmma_gguf_rw.cuh): bm entries
+// at most per m-tile, bn weight rows (16 per warp), the weights dequantized into registers as the
+// wgmma A operand and the activations the B operand.
 struct Tile {
   int bm = 0;
   int bn = 0;
   int bk = 0;
   int warps = 4;
   int stages = 1;
+  bool reg_weights = false;
   friend bool operator==(const Tile&, const Tile&) = default;
 };
 
-// A tile as error messages write it: "64x64x32 w4 s3".
+// A tile as error messages write it: "64x64x32 w4 s3" (" rw" added for a register-weight tile).
 std::string tile_text(const Tile& tile);
 
 struct KernelSpec {

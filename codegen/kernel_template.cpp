@@ -37,6 +37,9 @@ std::optional<std::string> tile_range_error(const Tile& t) {
 }
 
 std::optional<std::string> tile_error(const KernelSpec& spec) {
+  if (spec.tile.reg_weights && spec.variant != MoeVariant::WmmaGguf)
+    return "rw (a register-weight tile) is a wmma_gguf tile option, not one of " +
+           std::string(variant_name(spec.variant));
   return spec.variant == MoeVariant::ScalarGguf ? scalar_gguf_codegen::tile_error(spec)
                                                 : wmma_codegen::tile_error(spec);
 }

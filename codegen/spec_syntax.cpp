@@ -67,7 +67,7 @@ std::string all_part_kinds() {
   return "a weight format (" + weight_format_names() + "), an element type (f32, f16, bf16), " +
          "an architecture (" + arch_names() +
          "), a tile BMxBNxBK (e.g. 64x64x32), warps wN (e.g. w4), stages sN (e.g. s2), "
-         "n=N, k=K";
+         "rw (the register-weight tile of wmma_gguf on sm_90a), n=N, k=K";
 }
 
 [[noreturn]] void fail(std::string_view text, std::size_t offset, std::size_t length,
@@ -119,7 +119,7 @@ SpecText parse_spec_text(std::string_view text) {
          variants);
   out.variant = *variant;
 
-  std::vector<const Part*> seen(8, nullptr);  // the part that set each field, for duplicates
+  std::vector<const Part*> seen(9, nullptr);  // the part that set each field, for duplicates
   auto set_once = [&](int field, const Part& p, const char* what) {
     if (seen[field] != nullptr)
       fail(text, p.offset, p.length,
@@ -172,6 +172,12 @@ SpecText parse_spec_text(std::string_view text) {
       out.stages = parse_int(std::string_view(t).substr(1), 1, 64);
       if (!out.stages)
         fail(text, p.offset, p.length, "'" + t + "' is not a stage count", "s1 .. s64");
+    } else if (t == "rw") {
+      set_once(8, p, "rw");
+      if (out.variant != MoeVariant::WmmaGguf)
+        fail(text, p.offset, p.length, "rw (register-weight tiles) is a wmma_gguf tile option",
+             "rw with wmma_gguf only");
+      out.reg_weights = true;
     } else if (t.rfind("n=", 0) == 0 || t.rfind("k=", 0) == 0) {
       const bool is_n = t[0] == 'n';
       set_once(is_n ? 6 : 7, p, is_n ? "n=" : "k=");
@@ -250,6 +256,7 @@ KernelSpec parse_kernel_spec(std::string_view text, const SpecDefaults& defaults
   }
   if (parts.warps) spec.tile.warps = *parts.warps;
   if (parts.stages) spec.tile.stages = *parts.stages;
+  spec.tile.reg_weights = parts.reg_weights;
   if (auto err = spec_error(spec)) fail(text, 0, text.size(), *err, "");
   if (auto err = tile_error(spec))
     fail(text, 0, text.size(), "tile of " + kernel_key_text(spec) + ": " + *err, "");

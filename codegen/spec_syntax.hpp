@@ -21,6 +21,7 @@ struct SpecText {
   std::optional<Tile> tile;  // bm, bn, bk as written (warps and stages stay at Tile's defaults)
   std::optional<int> warps;
   std::optional<int> stages;
+  bool reg_weights = false;  // an "rw" part
   std::optional<int> const_n;
   std::optional<int> const_k;
 };

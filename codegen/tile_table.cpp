@@ -125,7 +125,9 @@ TileTableEntry read_entry(const Reader& r, const Json& e, std::size_t index) {
   out.k = r.integer(e, where, "k", 1);
   const std::string tile = r.text(e, where, "tile", true);
   const auto t = parse_tile_text(tile);
-  if (!t) r.fail(where + "tile", "\"" + tile + "\" is not BMxBNxBK:wW:sS (e.g. 64x64x32:w4:s3)");
+  if (!t)
+    r.fail(where + "tile",
+           "\"" + tile + "\" is not BMxBNxBK:wW:sS or BMxBNxBK:wW:sS:rw (e.g. 64x64x32:w4:s3)");
   out.tile = *t;
   if (const auto it = e.find("us"); it != e.end()) {
     if (!it->is_number() || it->get<double>() < 0)
@@ -147,10 +149,14 @@ std::optional<ElementKind> other_16bit(ElementKind e) {
 
 std::string tile_table_text(const Tile& t) {
   return std::to_string(t.bm) + "x" + std::to_string(t.bn) + "x" + std::to_string(t.bk) + ":w" +
-         std::to_string(t.warps) + ":s" + std::to_string(t.stages);
+         std::to_string(t.warps) + ":s" + std::to_string(t.stages) + (t.reg_weights ? ":rw" : "");
 }
 
 std::optional<Tile> parse_tile_text(std::string_view text) {
+  constexpr std::string_view kRegWeights = ":rw";
+  const bool reg_weights = text.size() > kRegWeights.size() &&
+                           text.substr(text.size() - kRegWeights.size()) == kRegWeights;
+  if (reg_weights) text.remove_suffix(kRegWeights.size());
   const std::size_t c1 = text.find(':');
   if (c1 == std::string_view::npos) return std::nullopt;
   const std::size_t c2 = text.find(':', c1 + 1);
@@ -165,6 +171,7 @@ std::optional<Tile> parse_tile_text(std::string_view text) {
       stages[0] != 's')
     return std::nullopt;
   Tile t;
+  t.reg_weights = reg_weights;
   if (!parse_int(dims.substr(0, x1), t.bm) || !parse_int(dims.substr(x1 + 1, x2 - x1 - 1), t.bn) ||
       !parse_int(dims.substr(x2 + 1), t.bk) || !parse_int(warps.substr(1), t.warps) ||
       !parse_int(stages.substr(1), t.stages))

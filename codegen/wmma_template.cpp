@@ -75,6 +75,12 @@ std::int64_t tile_slot_count(std::int64_t size_m, std::int64_t experts, int bm) 
 
 bool is_gguf(const KernelSpec& spec) { return spec.variant == MoeVariant::WmmaGguf; }
 
+// A register-weight tile (wgmma_gguf_rw.cuh).
+bool uses_reg_weights(const KernelSpec& spec) { return is_gguf(spec) && spec.tile.reg_weights; }
+constexpr int kRegWeightsBk = 64;      // WgmmaGgufRwTraits' K step
+constexpr int kRegWeightsMaxBm = 128;  // WgmmaGgufRwTraits: n128 accumulators at most
+constexpr int kRegWeightsSlice = 32;   // m-tile heights are rounded to 32 entries
+
 // Whether the spec's target runs warpgroup tiles (a tensor-core variant on sm_90a).
 bool uses_wgmma_target(const KernelSpec& spec) {
   return (spec.variant == MoeVariant::Wmma || spec.variant == MoeVariant::WmmaGguf) &&
@@ -179,6 +185,9 @@ std::string decode_arguments(const KernelSpec& spec) {
 }
 
 std::string main_name_expression(const KernelSpec& spec) {
+  if (uses_reg_weights(spec))
+    return "&moejit::wgmma_gguf_rw_kernel" + traits_arguments(spec) + ", " +
+           std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k) + ">";
   if (uses_decode(spec))
     return "&moejit::wmma_decode_kernel" + decode_arguments(spec) + ", " +
            std::to_string(spec.const_n) + ", " + std::to_string(spec.const_k) + ">";
@@ -266,10 +275,41 @@ std::optional<std::string> decode_tile_error(const KernelSpec& spec) {
   return std::nullopt;
 }
 
+// The rules of a register-weight tile (wgmma_gguf_rw.cuh); the variant, element and format are
+// checked.
+std::optional<std::string> reg_weights_tile_error(const KernelSpec& spec) {
+  const Tile& t = spec.tile;
+  const std::string text = "register-weight tile " + tile_text(t);
+  if (*spec.format != GgufBlockFormat::Q8_0)
+    return text + ": rw tiles take q8_0 weights, not " + std::string(format_name(*spec.format)) +
+           " (drop rw for the other formats)";
+  if (!has_warpgroup_mma(spec.arch))
+    return text + ": rw tiles run warpgroup MMAs, which need sm_90a, not " + spec.arch.to_string();
+  if (t.bm < kRegWeightsSlice || t.bm > kRegWeightsMaxBm || t.bm % kRegWeightsSlice != 0)
+    return text + ": BM (the most entries of an m-tile, the wgmma's N) must be a multiple of " +
+           std::to_string(kRegWeightsSlice) + " from " + std::to_string(kRegWeightsSlice) + " to " +
+           std::to_string(kRegWeightsMaxBm);
+  if (t.bk != kRegWeightsBk) return text + ": BK must be " + std::to_string(kRegWeightsBk);
+  if (t.warps % 4 != 0 || t.warps < 4 || t.warps > 16)
+    return text + ": warps must be 4, 8, 12 or 16 (whole warpgroups)";
+  if (t.bn != 16 * t.warps)
+    return text + ": BN must be 16 * warps = " + std::to_string(16 * t.warps) +
+           " (each warp holds 16 weight rows)";
+  if (t.stages < 3)
+    return text + ": stages must be at least 3 (blocks are dequantized one K step ahead)";
+  const std::size_t smem = wmma_codegen::shared_bytes(spec);
+  const ArchLimits limits = arch_limits(spec.arch);
+  if (smem > static_cast<std::size_t>(limits.max_shared_per_block))
+    return text + " needs " + std::to_string(smem) + " bytes of shared memory, more than the " +
+           std::to_string(limits.max_shared_per_block) + " bytes " + spec.arch.to_string() +
+           " allows per block: lower stages or BM";
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool uses_wgmma(const KernelSpec& spec) {
-  if (!uses_wgmma_target(spec) ||
+  if (!uses_wgmma_target(spec) || spec.tile.reg_weights ||
       (spec.element != ElementKind::F16 && spec.element != ElementKind::Bf16) ||
       spec.tile.stages < 3 || wgmma_group_n(spec.tile) == 0)
     return false;
@@ -288,6 +328,10 @@ std::size_t shared_bytes(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   if (t.bm <= 0 || t.bn <= 0 || t.bk <= 0 || t.stages <= 0) return 0;
   if (uses_decode(spec)) return static_cast<std::size_t>(decode_shared_bytes(t));
+  if (uses_reg_weights(spec) && spec.format)  // WgmmaGgufRwTraits::kSmemBytes
+    return static_cast<std::size_t>(std::int64_t{t.stages} * t.bm * kRegWeightsBk * 2 +
+                                    gguf_raw_ring_bytes(*spec.format, spec.tile) +
+                                    kWgmmaAlignSlack);
   if (uses_wgmma(spec) && !is_gguf(spec))
     return static_cast<std::size_t>(std::int64_t{t.stages} * (t.bm + t.bn) * kWgmmaBk * 2 +
                                     kWgmmaAlignSlack);
@@ -318,6 +362,7 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   if (auto why = tile_range_error(t)) return why;
   if (uses_decode(spec)) return decode_tile_error(spec);
+  if (uses_reg_weights(spec)) return reg_weights_tile_error(spec);
   if (t.bm <= 0 || t.bm % 16 != 0)
     return "BM=" + std::to_string(t.bm) + " is not a positive multiple of 16 (the MMA tile height)";
   if (t.bn <= 0 || t.bn % 16 != 0)
@@ -372,6 +417,13 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
 KernelTemplate kernel_template(const KernelSpec& spec) {
   require_valid(spec);
   KernelTemplate out;
+  if (uses_reg_weights(spec)) {
+    out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wgmma_gguf_rw.cuh"};
+    out.name_expressions = {main_name_expression(spec), kOffsetsName};
+    out.static_asserts = {"moejit::WgmmaGgufRwTraits" + traits_arguments(spec) +
+                          ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
+    return out;
+  }
   if (uses_decode(spec)) {
     out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wmma_decode.cuh"};
     out.name_expressions = {main_name_expression(spec), kOffsetsName};

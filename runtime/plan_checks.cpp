@@ -144,7 +144,8 @@ KernelSpec make_spec(const MoeDescriptor& d, const GpuArch& arch, bool specializ
     spec.const_k = static_cast<int>(d.d_model);
   }
   if (d.tile) {
-    spec.tile = Tile{d.tile->bm, d.tile->bn, d.tile->bk, d.tile->warps, d.tile->stages};
+    spec.tile = Tile{d.tile->bm,    d.tile->bn,     d.tile->bk,
+                     d.tile->warps, d.tile->stages, d.tile->reg_weights};
   } else {
     // The user's table (checked against this spec), then the shipped one, then the heuristics.
     const std::shared_ptr<const TileTable> user = user_tile_table(tile_table, spec);

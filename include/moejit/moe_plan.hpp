@@ -19,12 +19,16 @@ using Stream = void*;
 // Tile of one CTA, for callers that pin it (benchmarks, autotuning). Tensor-core variants: bm
 // rows of an expert's segment, bn output columns, bk the K step, warps per CTA, pipeline stages.
 // ScalarGguf: bm entries per CTA, bn output columns per CTA, bk 0, stages 1.
+// reg_weights: the WmmaGguf register-weight tile on sm_90a (q8_0; docs/tuning.md): bm is the most
+// entries of a tile, bn the weight rows (16 per warp), the dequantized weights the wgmma A operand
+// in registers.
 struct TileRequest {
   int bm = 0;
   int bn = 0;
   int bk = 0;
   int warps = 4;
   int stages = 1;
+  bool reg_weights = false;
 };
 
 // One MoE expert GEMM: for every routed (token, slot) pair, one output row of d_expert values.

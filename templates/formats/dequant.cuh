@@ -344,6 +344,18 @@ struct Q8_0 : detail::OneGroupTask<Q8_0> {
     for (int u = 0; u < kN; ++u)
       scale(make_uint2(q[2 * u] ^ 0x80808080u, q[2 * u + 1] ^ 0x80808080u), y[u]);
   }
+  // The register-weight kernel's elements of lane quad position t (0..3) of the block at b (2-byte
+  // aligned): y[2i], y[2i + 1] = elements 8i + 2t and 8i + 2t + 1, one 16-bit load each; zeros
+  // when !live (a block past K, whose staged bytes are not data).
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
+                                                               bool live, float (&y)[8]) {
+    unsigned q[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) q[i] = detail::load_u16(b + 2 + 8 * i + 2 * t);
+    const float d = live ? detail::half_at(detail::Staged{b, 0u}) : 0.0f;
+    const detail::Scale8<128, 8> scale(d);
+    scale(make_uint2((q[0] | (q[1] << 16)) ^ 0x80808080u, (q[2] | (q[3] << 16)) ^ 0x80808080u), y);
+  }
 };
 
 // i = 128h + 32j + l: q = (qs[32h + l] >> 2j) & 3, sc = scales[i / 16];

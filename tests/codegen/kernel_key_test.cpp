@@ -50,6 +50,9 @@ TEST(KernelKey, GoldenTexts) {
   EXPECT_EQ(kernel_key_text(make_spec(MoeVariant::WmmaGguf, GgufBlockFormat::Q6_K, ElementKind::F16,
                                       {86, false}, {128, 64, 256, 8, 2}, 0, 4096)),
             "wmma_gguf:q6_k:f16:sm_86:128x64x256:w8:s2:k=4096");
+  EXPECT_EQ(kernel_key_text(make_spec(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0,
+                                      ElementKind::Bf16, {90, true}, {64, 128, 64, 8, 4, true})),
+            "wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4:rw");
 }
 
 TEST(KernelKey, EveryFieldChangesTheText) {
@@ -71,6 +74,7 @@ TEST(KernelKey, EveryFieldChangesTheText) {
   with([](KernelSpec& s) { s.tile.bk = 64; });
   with([](KernelSpec& s) { s.tile.warps = 8; });
   with([](KernelSpec& s) { s.tile.stages = 3; });
+  with([](KernelSpec& s) { s.tile.reg_weights = true; });
   with([](KernelSpec& s) { s.const_n = 768; });
   with([](KernelSpec& s) { s.const_k = 2048; });
   std::set<std::string> keys;
@@ -157,6 +161,24 @@ TEST(SpecSyntax, ErrorPointsAtThePartAndListsWhatIsAllowed) {
   EXPECT_NE(msg.find("q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k"),
             std::string::npos)
       << msg;
+}
+
+TEST(SpecSyntax, RegisterWeightPart) {
+  const KernelSpec spec = parse_kernel_spec("wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4:rw");
+  EXPECT_TRUE(spec.tile.reg_weights);
+  EXPECT_EQ(kernel_key_text(spec), "wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4:rw");
+  EXPECT_FALSE(parse_kernel_spec("wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4").tile.reg_weights);
+  std::string msg = parse_error("wmma:bf16:sm_90a:64x128x64:w8:s4:rw");
+  EXPECT_NE(msg.find("wmma_gguf tile option"), std::string::npos) << msg;
+  msg = parse_error("wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4:rw:rw");
+  EXPECT_NE(msg.find("a second rw part"), std::string::npos) << msg;
+  try {
+    parse_kernel_spec("wmma_gguf:q6_k:bf16:sm_90a:64x128x64:w8:s4:rw");
+    ADD_FAILURE() << "q6_k rw parsed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rw tiles take q8_0 weights"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(SpecSyntax, UnknownVariant) {

@@ -78,6 +78,26 @@ TEST(TileCandidates, ValidShortDeterministicAndHoldTheDefault) {
         }
 }
 
+TEST(TileCandidates, RegisterWeightTilesForQ8_0OnSm90a) {
+  const GpuArch h100{90, true};
+  const auto count_rw = [](const std::vector<Tile>& tiles, int bm) {
+    return std::count_if(tiles.begin(), tiles.end(),
+                         [&](const Tile& t) { return t.reg_weights && t.bm == bm; });
+  };
+  // 32 rows per expert (mixtral at 128 tokens): m-tiles of up to 64 entries.
+  const ProblemDims mid = dims_of(128, kShapes[1]);
+  EXPECT_EQ(count_rw(candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16,
+                                     h100, mid),
+                     64),
+            3);
+  // Other formats and the portable target have none.
+  for (const auto& tiles :
+       {candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16, h100, mid),
+        candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16,
+                        GpuArch{90, false}, mid)})
+    for (const Tile& t : tiles) EXPECT_FALSE(t.reg_weights) << tile_text(t);
+}
+
 TEST(TileCandidates, FollowTheRowsPerExpert) {
   const GpuArch h100{90, false};
   // Decode on qwen3 (1 row per expert): no tall m-tiles.

@@ -528,6 +528,66 @@ TEST(WgmmaTiles, SharedMemoryTemplateAndLimits) {
   EXPECT_EQ(steps[1].dims.shared_bytes, wc::shared_bytes(spec));
 }
 
+TEST(RegWeightTiles, RulesNameTheLimit) {
+  KernelSpec spec = hopper_spec(Tile{64, 128, 64, 8, 4, true});
+  spec.variant = MoeVariant::WmmaGguf;
+  spec.format = GgufBlockFormat::Q8_0;
+  EXPECT_EQ(wc::tile_error(spec), std::nullopt);
+  EXPECT_FALSE(wc::uses_wgmma(spec));  // its own kernel, not wgmma_gguf.cuh
+  for (const Tile& t : {Tile{32, 64, 64, 4, 3, true}, Tile{128, 128, 64, 8, 3, true},
+                        Tile{96, 256, 64, 16, 3, true}, Tile{64, 192, 64, 12, 4, true}}) {
+    KernelSpec s = spec;
+    s.tile = t;
+    EXPECT_EQ(wc::tile_error(s), std::nullopt) << tile_text(t);
+  }
+  const auto error_of = [&](auto change) {
+    KernelSpec s = spec;
+    change(s);
+    const auto err = wc::tile_error(s);
+    return err ? *err : std::string("(valid)");
+  };
+  EXPECT_NE(error_of([](KernelSpec& s) { s.format = GgufBlockFormat::Q4_K; }).find("q8_0"),
+            std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) {
+              s.arch = GpuArch{90, false};
+            }).find("sm_90a"),
+            std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bm = 48; }).find("BM"), std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bm = 160; }).find("BM"), std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bk = 128; }).find("BK must be 64"),
+            std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.warps = 6; }).find("warpgroups"),
+            std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bn = 64; }).find("BN must be 16 * warps"),
+            std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.stages = 2; }).find("stages"), std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) {
+              s.tile = Tile{128, 256, 64, 16, 7, true};
+            }).find("shared memory"),
+            std::string::npos);
+  // Only wmma_gguf has the option.
+  KernelSpec dense = hopper_spec(Tile{64, 128, 64, 8, 4, true});
+  EXPECT_NE(tile_error(dense).value_or("").find("wmma_gguf tile option"), std::string::npos);
+
+  // Shared memory: the activation ring, the raw ring (3 slots of 128 rows of 96 bytes: the 16-byte
+  // chunks of two q8_0 blocks, 68 bytes, at any even offset), alignment slack; the template
+  // asserts the same.
+  EXPECT_EQ(wc::shared_bytes(spec), 4u * 64 * 64 * 2 + 3u * 128 * 96 + 1024);
+  const KernelTemplate t = wc::kernel_template(spec);
+  EXPECT_EQ(t.includes.back(), "wgmma_gguf_rw.cuh");
+  EXPECT_EQ(t.name_expressions.front(),
+            "&moejit::wgmma_gguf_rw_kernel<moejit::fmt::Q8_0, __nv_bfloat16, 64, 128, 64, 8, 4, 0, "
+            "0>");
+  EXPECT_EQ(t.static_asserts.front(),
+            "moejit::WgmmaGgufRwTraits<moejit::fmt::Q8_0, __nv_bfloat16, 64, 128, 64, 8, 4>::"
+            "kSmemBytes == " +
+                std::to_string(wc::shared_bytes(spec)));
+  const std::vector<KernelStep> steps = wc::launch_plan(spec, dims_of(1024, 14336, 4096, 8));
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].dims.block[0], 256u);
+  EXPECT_EQ(steps[1].dims.grid[1], 14336u / 128);
+}
+
 TEST(WgmmaTiles, DefaultTilesOnSm90aAreWarpgroupTiles) {
   // dims_of(m, n, k, experts): m pairs.
   const ProblemDims problems[] = {

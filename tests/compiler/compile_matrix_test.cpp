@@ -100,6 +100,11 @@ TEST(CompileMatrix, WarpgroupTilesCompileForSm90a) {
        {"wmma_gguf:q5_1:bf16:sm_90a:128x64x64:w8:s3", "wmma_gguf:q4_k:f16:sm_90a:64x128x128:w4:s3",
         "wmma_gguf:q6_k:bf16:sm_90a:64x64x256:w4:s3"})
     specs.push_back(parse_kernel_spec(text));
+  // Register-weight tiles: one and two warpgroups, the narrowest and the widest m-tile bound.
+  for (const char* text : {"wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4:rw",
+                           "wmma_gguf:q8_0:f16:sm_90a:128x64x64:w4:s3:rw",
+                           "wmma_gguf:q8_0:bf16:sm_90a:32x64x64:w4:s6:rw"})
+    specs.push_back(parse_kernel_spec(text));
   std::vector<std::optional<Artifact>> arts(specs.size());
   std::vector<std::string> errors(specs.size());
   test::parallel_for(specs.size(), [&](std::size_t i) {

@@ -62,7 +62,7 @@ std::string Case::name() const {
   if (shuffled) s << "_shuffled";
   if (tile)
     s << "_tile" << tile->bm << 'x' << tile->bn << 'x' << tile->bk << "w" << tile->warps << "s"
-      << tile->stages;
+      << tile->stages << (tile->reg_weights ? "rw" : "");
   if (seed != 1) s << "_s" << seed;
   return s.str();
 }

@@ -1,7 +1,8 @@
 // The warpgroup-MMA kernels (Wmma and WmmaGguf on sm_90a) with every warpgroup layout, pinned, on
 // ragged shapes: N not a multiple of the warpgroup's columns, K not a multiple of the 64-element
 // step, segments taller than one m-tile, one hot expert, top_k 8, out-of-range ids, null and
-// present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks. Skipped on
+// present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks, the q8_0
+// register-weight tiles. Skipped on
 // devices other than compute capability 9.0.
 #include <gtest/gtest.h>
 
@@ -51,12 +52,23 @@ std::vector<Case> wgmma_cases() {
     TileRequest tile;
   };
   const GgufTile gguf_tiles[] = {
-      {GgufBlockFormat::Q4_0, {128, 64, 64, 8, 3}},  {GgufBlockFormat::Q5_1, {64, 128, 128, 4, 3}},
-      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 4}},   {GgufBlockFormat::Q4_K, {64, 128, 64, 4, 4}},
-      {GgufBlockFormat::Q6_K, {64, 64, 256, 4, 3}},  {GgufBlockFormat::Q3_K, {192, 64, 64, 12, 3}},
-      {GgufBlockFormat::Q2_K, {64, 128, 128, 8, 3}}, {GgufBlockFormat::Q5_K, {128, 128, 64, 8, 3}},
-      {GgufBlockFormat::Q4_K, {64, 64, 128, 8, 5}},  {GgufBlockFormat::Q6_K, {16, 128, 128, 4, 4}},
-      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 5}},   {GgufBlockFormat::Q6_K, {64, 256, 64, 8, 4}},
+      {GgufBlockFormat::Q4_0, {128, 64, 64, 8, 3}},
+      {GgufBlockFormat::Q5_1, {64, 128, 128, 4, 3}},
+      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 4}},
+      {GgufBlockFormat::Q4_K, {64, 128, 64, 4, 4}},
+      {GgufBlockFormat::Q6_K, {64, 64, 256, 4, 3}},
+      {GgufBlockFormat::Q3_K, {192, 64, 64, 12, 3}},
+      {GgufBlockFormat::Q2_K, {64, 128, 128, 8, 3}},
+      {GgufBlockFormat::Q5_K, {128, 128, 64, 8, 3}},
+      {GgufBlockFormat::Q4_K, {64, 64, 128, 8, 5}},
+      {GgufBlockFormat::Q6_K, {16, 128, 128, 4, 4}},
+      {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 5}},
+      {GgufBlockFormat::Q6_K, {64, 256, 64, 8, 4}},
+      // Register-weight tiles (wgmma_gguf_rw.cuh): two warpgroups, one, three; m-tiles of up to
+      // 64, 128 and 32 entries.
+      {GgufBlockFormat::Q8_0, {64, 128, 64, 8, 4, true}},
+      {GgufBlockFormat::Q8_0, {128, 64, 64, 4, 3, true}},
+      {GgufBlockFormat::Q8_0, {32, 192, 64, 12, 5, true}},
   };
   for (const GgufTile& gt : gguf_tiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
@@ -64,6 +76,9 @@ std::vector<Case> wgmma_cases() {
       c.variant = MoeVariant::WmmaGguf;
       c.format = gt.format;
       c.k = i == 3 ? 1024 : 512;
+      // Register-weight tiles step 64 elements (two q8_0 blocks): a K of 15 blocks leaves the
+      // last step one.
+      if (gt.tile.reg_weights && i == 0) c.k = 480;
       c.tile = gt.tile;
       c.element = (seed % 2 == 0) ? ElementKind::Bf16 : ElementKind::F16;
       c.weighted = (seed / 2) % 2 == 0;
