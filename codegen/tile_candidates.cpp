@@ -250,6 +250,18 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
     add(default_tile(variant, format, element, arch, dims, prefill));
     add(heuristic_tile(variant, format, element, arch, dims, prefill));
   }
+  // The first default tile one pipeline stage deeper and one shallower: the best depth moves with
+  // what a K step costs, so a tile kept from an earlier table is timed at its neighbours too.
+  // Tensor-core tiles of three or more stages only (one stage is the decode family; two are
+  // mma.sync tiles that the ranking offers where they fit).
+  if (variant != MoeVariant::ScalarGguf && !out.empty() && out.front().stages >= 3) {
+    const Tile first = out.front();
+    for (const int delta : {1, -1}) {
+      Tile t = first;
+      t.stages += delta;
+      add(t);
+    }
+  }
   // sm_90a: dense wmma times warpgroup tiles only; wmma_gguf both families (its decode tiles
   // stay on mma.sync).
   const bool wgmma = variant != MoeVariant::ScalarGguf && has_warpgroup_mma(arch);

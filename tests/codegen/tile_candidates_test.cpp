@@ -84,9 +84,10 @@ TEST(TileCandidates, RegisterWeightTilesForQ8_0OnSm90a) {
     return std::count_if(tiles.begin(), tiles.end(),
                          [&](const Tile& t) { return t.reg_weights && t.bm == bm; });
   };
-  // 32 rows per expert (mixtral at 128 tokens): m-tiles of up to 64 entries.
+  // 32 rows per expert (mixtral at 128 tokens): m-tiles of up to 64 entries (three, and the
+  // table's rw tile at a neighbouring depth).
   const ProblemDims mid = dims_of(128, kShapes[1]);
-  EXPECT_EQ(count_rw(candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16,
+  EXPECT_GE(count_rw(candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16,
                                      h100, mid),
                      64),
             3);
@@ -96,6 +97,38 @@ TEST(TileCandidates, RegisterWeightTilesForQ8_0OnSm90a) {
         candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16,
                         GpuArch{90, false}, mid)})
     for (const Tile& t : tiles) EXPECT_FALSE(t.reg_weights) << tile_text(t);
+}
+
+// The first default tile is also offered one stage deeper and one shallower, where valid.
+TEST(TileCandidates, FirstDefaultTileAtItsNeighbouringDepths) {
+  const GpuArch h100{90, true};
+  for (const GgufBlockFormat f : {GgufBlockFormat::Q8_0, GgufBlockFormat::Q4_K}) {
+    const ProblemDims d = dims_of(512, kShapes[1]);
+    const std::vector<Tile> tiles =
+        candidate_tiles(MoeVariant::WmmaGguf, f, ElementKind::Bf16, h100, d);
+    ASSERT_FALSE(tiles.empty());
+    const Tile first = tiles.front();
+    SCOPED_TRACE(tile_text(first));
+    ASSERT_GE(first.stages, 3);
+    KernelSpec spec;
+    spec.variant = MoeVariant::WmmaGguf;
+    spec.format = f;
+    spec.element = ElementKind::Bf16;
+    spec.arch = h100;
+    for (const int delta : {1, -1}) {
+      Tile t = first;
+      t.stages += delta;
+      spec.tile = t;
+      const bool offered = std::find(tiles.begin(), tiles.end(), t) != tiles.end();
+      EXPECT_EQ(offered, !tile_error(spec).has_value()) << tile_text(t);
+    }
+  }
+  // 192x128x64:w12 at mixtral's 512 tokens: s4 fits beside the table's s3.
+  const std::vector<Tile> q8 = candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0,
+                                               ElementKind::Bf16, h100, dims_of(512, kShapes[1]));
+  Tile deeper = q8.front();
+  deeper.stages += 1;
+  EXPECT_NE(std::find(q8.begin(), q8.end(), deeper), q8.end());
 }
 
 TEST(TileCandidates, FollowTheRowsPerExpert) {
