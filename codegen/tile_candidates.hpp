@@ -14,7 +14,8 @@ namespace moejit {
 inline constexpr std::size_t kMaxTileCandidates = 20;
 
 // Valid tiles (tile_error == nullopt) worth timing for the problem, best guesses first: the
-// default tiles (default_tile and heuristic_tile, decode and prefill families), then tiles
+// default tiles (default_tile and heuristic_tile, decode and prefill families), the first of them
+// one stage deeper and one shallower (tensor-core tiles of 3 or more stages), then tiles
 // ranked by parallelism (CTAs against SMs), warp-tile size for the rows an expert receives and
 // the depth of the K pipeline, at most two per CTA shape. Tensor-core variants: BM 16..128 not
 // much above the rows per touched expert, BN 32..256, BK 32..128 (wmma_gguf k-quants 64..256),
