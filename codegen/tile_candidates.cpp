@@ -252,8 +252,8 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
   }
   // The first default tile one pipeline stage deeper and one shallower: the best depth moves with
   // what a K step costs, so a tile kept from an earlier table is timed at its neighbours too.
-  // Tensor-core tiles of three or more stages only (one stage is the decode family; two are
-  // mma.sync tiles that the ranking offers where they fit).
+  // Tensor-core tiles of three or more stages only, so that no neighbour crosses into or out of
+  // the one-stage decode family.
   if (variant != MoeVariant::ScalarGguf && !out.empty() && out.front().stages >= 3) {
     const Tile first = out.front();
     for (const int delta : {1, -1}) {

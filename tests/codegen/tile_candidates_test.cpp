@@ -123,7 +123,7 @@ TEST(TileCandidates, FirstDefaultTileAtItsNeighbouringDepths) {
       EXPECT_EQ(offered, !tile_error(spec).has_value()) << tile_text(t);
     }
   }
-  // 192x128x64:w12 at mixtral's 512 tokens: s4 fits beside the table's s3.
+  // The table's 192x128x64:w12 at mixtral's 512 tokens is also offered one stage deeper.
   const std::vector<Tile> q8 = candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0,
                                                ElementKind::Bf16, h100, dims_of(512, kShapes[1]));
   Tile deeper = q8.front();
