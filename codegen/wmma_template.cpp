@@ -414,41 +414,40 @@ std::optional<std::string> tile_error(const KernelSpec& spec) {
   return std::nullopt;
 }
 
+namespace {
+
+// The template of a kernel whose main function lives in `header` and whose traits type
+// `traits` (with its arguments) must report the shared memory the launch gives it.
+KernelTemplate main_kernel_template(const KernelSpec& spec, const char* header,
+                                    const std::string& traits) {
+  KernelTemplate out;
+  out.includes = {"moe_params.cuh", "expert_offsets.cuh", header};
+  out.name_expressions = {main_name_expression(spec), kOffsetsName};
+  out.static_asserts = {traits +
+                        ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
+  return out;
+}
+
+}  // namespace
+
 KernelTemplate kernel_template(const KernelSpec& spec) {
   require_valid(spec);
-  KernelTemplate out;
-  if (uses_reg_weights(spec)) {
-    out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wgmma_gguf_rw.cuh"};
-    out.name_expressions = {main_name_expression(spec), kOffsetsName};
-    out.static_asserts = {"moejit::WgmmaGgufRwTraits" + traits_arguments(spec) +
-                          ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
-    return out;
-  }
-  if (uses_decode(spec)) {
-    out.includes = {"moe_params.cuh", "expert_offsets.cuh", "wmma_decode.cuh"};
-    out.name_expressions = {main_name_expression(spec), kOffsetsName};
-    out.static_asserts = {"moejit::WmmaDecodeTraits" + decode_arguments(spec) +
-                          ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
-    return out;
-  }
-  if (uses_wgmma(spec)) {
-    out.includes = {"moe_params.cuh", "expert_offsets.cuh",
-                    is_gguf(spec) ? "wgmma_gguf.cuh" : "wgmma.cuh"};
-    out.name_expressions = {main_name_expression(spec), kOffsetsName};
-    out.static_asserts = {
-        std::string(is_gguf(spec) ? "moejit::WgmmaGgufTraits" : "moejit::WgmmaTraits") +
-        wgmma_arguments(spec) +
-        ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
-    return out;
-  }
-  out.includes = {"moe_params.cuh", "expert_offsets.cuh",
-                  is_gguf(spec) ? "wmma_gguf.cuh" : "wmma.cuh"};
-  out.name_expressions = {main_name_expression(spec), kOffsetsName};
-  out.static_asserts = {
-      std::string(is_gguf(spec) ? "moejit::WmmaGgufTraits" : "moejit::WmmaTraits") +
-      traits_arguments(spec) + (b_tiles(spec) == 1 ? ", 1" : "") +
-      ">::kSmemBytes == " + std::to_string(wmma_codegen::shared_bytes(spec))};
-  return out;
+  if (uses_reg_weights(spec))
+    return main_kernel_template(spec, "wgmma_gguf_rw.cuh",
+                                "moejit::WgmmaGgufRwTraits" + traits_arguments(spec));
+  if (uses_decode(spec))
+    return main_kernel_template(spec, "wmma_decode.cuh",
+                                "moejit::WmmaDecodeTraits" + decode_arguments(spec));
+  if (uses_wgmma(spec))
+    return is_gguf(spec) ? main_kernel_template(spec, "wgmma_gguf.cuh",
+                                                "moejit::WgmmaGgufTraits" + wgmma_arguments(spec))
+                         : main_kernel_template(spec, "wgmma.cuh",
+                                                "moejit::WgmmaTraits" + wgmma_arguments(spec));
+  return is_gguf(spec) ? main_kernel_template(spec, "wmma_gguf.cuh",
+                                              "moejit::WmmaGgufTraits" + traits_arguments(spec) +
+                                                  (b_tiles(spec) == 1 ? ", 1" : ""))
+                       : main_kernel_template(spec, "wmma.cuh",
+                                              "moejit::WmmaTraits" + traits_arguments(spec));
 }
 
 std::vector<KernelStep> launch_plan(const KernelSpec& spec, const ProblemDims& dims) {
