@@ -180,8 +180,7 @@ __global__ void __launch_bounds__(kWarps * 32) scalar_gguf_mma_kernel(MoeParams 
         pending &= ~members;
 
         __syncthreads();  // the previous group is done with the A ring, raw ring and B tiles
-        const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
-                                        static_cast<long long>(e) * p.weight_expert_stride;
+        const unsigned char* expert_w = tc::expert_weights(p, e);
         Raw w_steps;
         w_steps.init(p, expert_w, n0, size_n, size_k, tid);
 

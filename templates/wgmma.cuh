@@ -88,8 +88,7 @@ __global__ void __launch_bounds__(kWarps * 32) wgmma_kernel(MoeParams p) {
   const unsigned long long desc_a0 = tc::smem_desc_sw128(smem_a + group_m * 64 * 64);
   const unsigned long long desc_b0 = tc::smem_desc_sw128(smem_b + group_n * Tr::kGroupN * 64);
 
-  const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
-                                  static_cast<long long>(tile.expert) * p.weight_expert_stride;
+  const unsigned char* expert_w = tc::expert_weights(p, tile.expert);
 
   tc::RowTileLoader<T, BM, BK, BK, Tr::kThreads, true, true> a_loader;
   a_loader.init(

@@ -107,8 +107,7 @@ __device__ __forceinline__ void run_tile(const MoeParams& p, const tc::MTile& ti
   const int t = lane & 3;
   const unsigned long long desc_b0 = tc::smem_desc_sw128(ring_a);
 
-  const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
-                                  static_cast<long long>(tile.expert) * p.weight_expert_stride;
+  const unsigned char* expert_w = tc::expert_weights(p, tile.expert);
   tc::RowTileLoader<T, BM, BK, 64, Tr::kThreads, true, true> a_loader;
   a_loader.init(
       tid, [&](int r) { return tc::activation_row<T>(p, tile.begin + r, tile.end, size_k); },

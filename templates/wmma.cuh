@@ -86,8 +86,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_kernel(MoeParams p) {
   const int warp_m = warp / Tr::kWarpsN;
   const int warp_n = warp % Tr::kWarpsN;
 
-  const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
-                                  static_cast<long long>(tile.expert) * p.weight_expert_stride;
+  const unsigned char* expert_w = tc::expert_weights(p, tile.expert);
 
   tc::RowTileLoader<T, BM, BK, Tr::kLd, Tr::kThreads> a_loader;
   a_loader.init(

@@ -106,8 +106,7 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
   // This lane's two weight rows (rows past N repeat row N - 1; they are never stored).
   const unsigned char* wrow[2];
   const auto set_weight_rows = [&](int expert) {
-    const unsigned char* expert_w = static_cast<const unsigned char*>(p.weights) +
-                                    static_cast<long long>(expert) * p.weight_expert_stride;
+    const unsigned char* expert_w = tc::expert_weights(p, expert);
 #pragma unroll
     for (int h = 0; h < 2; ++h)
       wrow[h] =

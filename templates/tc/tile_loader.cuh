@@ -31,6 +31,12 @@ __device__ __forceinline__ const T* activation_row(const MoeParams& p, int entry
   return static_cast<const T*>(p.activations) + static_cast<long long>(in_row) * size_k;
 }
 
+// The first byte of expert e's weights.
+__device__ __forceinline__ const unsigned char* expert_weights(const MoeParams& p, int e) {
+  return static_cast<const unsigned char*>(p.weights) +
+         static_cast<long long>(e) * p.weight_expert_stride;
+}
+
 // Weight row n of the expert whose weights start at expert_w, or nullptr past size_n.
 template <class T>
 __device__ __forceinline__ const T* weight_row(const MoeParams& p, const unsigned char* expert_w,
