@@ -266,14 +266,14 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
   // stay on mma.sync).
   const bool wgmma = variant != MoeVariant::ScalarGguf && has_warpgroup_mma(arch);
   // q8_0 on sm_90a: register-weight tiles whose m-tile holds a typical segment (mean + 2 sigma,
-  // rounded up to 32 entries, 32 to 128), one and two warpgroups.
+  // rounded up to 32 entries, 32 to 192), one, two and three warpgroups.
   if (wgmma && variant == MoeVariant::WmmaGguf && format == GgufBlockFormat::Q8_0) {
     const double typical = p.rows + 2.0 * std::sqrt(p.rows);
     const int bm = static_cast<int>(std::min<std::int64_t>(
-        128, std::max<std::int64_t>(
+        192, std::max<std::int64_t>(
                  32, ceil_div(static_cast<std::int64_t>(std::ceil(typical)), 32) * 32)));
     for (const Tile& t : {Tile{bm, 128, 64, 8, 4, true}, Tile{bm, 64, 64, 4, 4, true},
-                          Tile{bm, 128, 64, 8, 3, true}})
+                          Tile{bm, 128, 64, 8, 3, true}, Tile{bm, 192, 64, 12, 4, true}})
       add(t);
   }
   std::vector<Ranked> ranked;

@@ -78,7 +78,7 @@ bool is_gguf(const KernelSpec& spec) { return spec.variant == MoeVariant::WmmaGg
 // A register-weight tile (wgmma_gguf_rw.cuh).
 bool uses_reg_weights(const KernelSpec& spec) { return is_gguf(spec) && spec.tile.reg_weights; }
 constexpr int kRegWeightsBk = 64;      // WgmmaGgufRwTraits' K step
-constexpr int kRegWeightsMaxBm = 128;  // WgmmaGgufRwTraits: n128 accumulators at most
+constexpr int kRegWeightsMaxBm = 192;  // WgmmaGgufRwTraits: n192 accumulators at most
 constexpr int kRegWeightsSlice = 32;   // m-tile heights are rounded to 32 entries
 
 // Whether the spec's target runs warpgroup tiles (a tensor-core variant on sm_90a).

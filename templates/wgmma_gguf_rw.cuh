@@ -7,7 +7,7 @@
 // Kernel: moejit::wgmma_gguf_rw_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN, kConstK>
 //   Fmt      a format with dequantize_quad_pairs (q8_0)
 //   T        __half or __nv_bfloat16 (activations, and the weights rounded once to T)
-//   BM       the most entries of an m-tile (32, 64, 96 or 128)
+//   BM       the most entries of an m-tile (32 to 192 by 32)
 //   BN       weight rows (output columns) per CTA, 16 per warp: BN = 16 * kWarps
 //   BK       64 (one K step: two q8_0 blocks of each row)
 //   kStages  >= 3 ring stages of activation rows (raw weight blocks: tc/gguf_steps.cuh)
@@ -58,9 +58,9 @@ struct WgmmaGgufRwTraits {
 
   static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
   static_assert(Fmt::kBlockElems == 32 && BK == 64, "K steps of two 32-element blocks");
-  // BM <= 128: the n128 variant's accumulators and fragments take about 175 registers, wider ones
-  // up to 255 and spill.
-  static_assert(BM % kSlice == 0 && BM >= kSlice && BM <= 128, "BM: 32 .. 128 by 32");
+  // BM <= 192: the n192 variant's 96 accumulators and its fragments fit 229 registers with 8
+  // warps, and 168 (a few bytes spilled) with 12; m-tiles of 256 entries spill far more.
+  static_assert(BM % kSlice == 0 && BM >= kSlice && BM <= 192, "BM: 32 .. 192 by 32");
   static_assert(kWarps % 4 == 0 && kWarps >= 4 && kWarps <= 16, "1 to 4 warpgroups");
   static_assert(BN == 16 * kWarps, "16 weight rows per warp");
   static_assert(kStages >= 3, "dequantization runs one step ahead: at least 3 ring stages");

@@ -91,6 +91,14 @@ TEST(TileCandidates, RegisterWeightTilesForQ8_0OnSm90a) {
                                      h100, mid),
                      64),
             3);
+  // 128 rows per expert (mixtral at 512 tokens): m-tiles of up to 160 entries, one of them on
+  // three warpgroups (192 weight rows).
+  const std::vector<Tile> prefill =
+      candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16, h100,
+                      dims_of(512, kShapes[1]));
+  EXPECT_GE(count_rw(prefill, 160), 4);
+  EXPECT_NE(std::find(prefill.begin(), prefill.end(), Tile{160, 192, 64, 12, 4, true}),
+            prefill.end());
   // Other formats and the portable target have none.
   for (const auto& tiles :
        {candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16, h100, mid),

@@ -535,7 +535,8 @@ TEST(RegWeightTiles, RulesNameTheLimit) {
   EXPECT_EQ(wc::tile_error(spec), std::nullopt);
   EXPECT_FALSE(wc::uses_wgmma(spec));  // its own kernel, not wgmma_gguf.cuh
   for (const Tile& t : {Tile{32, 64, 64, 4, 3, true}, Tile{128, 128, 64, 8, 3, true},
-                        Tile{96, 256, 64, 16, 3, true}, Tile{64, 192, 64, 12, 4, true}}) {
+                        Tile{96, 256, 64, 16, 3, true}, Tile{64, 192, 64, 12, 4, true},
+                        Tile{160, 192, 64, 12, 4, true}, Tile{192, 128, 64, 8, 5, true}}) {
     KernelSpec s = spec;
     s.tile = t;
     EXPECT_EQ(wc::tile_error(s), std::nullopt) << tile_text(t);
@@ -553,7 +554,7 @@ TEST(RegWeightTiles, RulesNameTheLimit) {
             }).find("sm_90a"),
             std::string::npos);
   EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bm = 48; }).find("BM"), std::string::npos);
-  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bm = 160; }).find("BM"), std::string::npos);
+  EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bm = 224; }).find("BM"), std::string::npos);
   EXPECT_NE(error_of([](KernelSpec& s) { s.tile.bk = 128; }).find("BK must be 64"),
             std::string::npos);
   EXPECT_NE(error_of([](KernelSpec& s) { s.tile.warps = 6; }).find("warpgroups"),

@@ -64,11 +64,13 @@ std::vector<Case> wgmma_cases() {
       {GgufBlockFormat::Q6_K, {16, 128, 128, 4, 4}},
       {GgufBlockFormat::Q8_0, {64, 64, 64, 4, 5}},
       {GgufBlockFormat::Q6_K, {64, 256, 64, 8, 4}},
-      // Register-weight tiles (wgmma_gguf_rw.cuh): two warpgroups, one, three; m-tiles of up to
-      // 64, 128 and 32 entries.
+      // Register-weight tiles (wgmma_gguf_rw.cuh): two warpgroups, one, three, three, two; m-tiles
+      // of up to 64, 128, 32, 192 and 160 entries.
       {GgufBlockFormat::Q8_0, {64, 128, 64, 8, 4, true}},
       {GgufBlockFormat::Q8_0, {128, 64, 64, 4, 3, true}},
       {GgufBlockFormat::Q8_0, {32, 192, 64, 12, 5, true}},
+      {GgufBlockFormat::Q8_0, {192, 192, 64, 12, 4, true}},
+      {GgufBlockFormat::Q8_0, {160, 128, 64, 8, 3, true}},
   };
   for (const GgufTile& gt : gguf_tiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
