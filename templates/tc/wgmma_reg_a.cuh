@@ -49,29 +49,18 @@ struct WgmmaRegA;
       MOEJIT_WGMMA_RA_D8(56)
 #define MOEJIT_WGMMA_RA_AB_128 "{%64, %65, %66, %67}, %68"
 
-#define MOEJIT_WGMMA_RA_REGS_160                                                               \
-  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, " \
-  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, " \
-  "%56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, " \
-  "%74, %75, %76, %77, %78, %79"
-#define MOEJIT_WGMMA_RA_OUTS_160                                                                \
-  MOEJIT_WGMMA_RA_D8(0), MOEJIT_WGMMA_RA_D8(8), MOEJIT_WGMMA_RA_D8(16), MOEJIT_WGMMA_RA_D8(24), \
-      MOEJIT_WGMMA_RA_D8(32), MOEJIT_WGMMA_RA_D8(40), MOEJIT_WGMMA_RA_D8(48),                   \
-      MOEJIT_WGMMA_RA_D8(56), MOEJIT_WGMMA_RA_D8(64), MOEJIT_WGMMA_RA_D8(72)
+// The wider shapes extend the narrower ones' operand lists.
+#define MOEJIT_WGMMA_RA_REGS_160 \
+  MOEJIT_WGMMA_RA_REGS_128       \
+  ", %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79"
+#define MOEJIT_WGMMA_RA_OUTS_160 \
+  MOEJIT_WGMMA_RA_OUTS_128, MOEJIT_WGMMA_RA_D8(64), MOEJIT_WGMMA_RA_D8(72)
 #define MOEJIT_WGMMA_RA_AB_160 "{%80, %81, %82, %83}, %84"
-#define MOEJIT_WGMMA_RA_REGS_192                                                               \
-  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, " \
-  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, " \
-  "%56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, " \
-  "%74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, " \
-  "%92, %93, %94, %95"
-#define MOEJIT_WGMMA_RA_OUTS_192                                                                \
-  MOEJIT_WGMMA_RA_D8(0), MOEJIT_WGMMA_RA_D8(8), MOEJIT_WGMMA_RA_D8(16), MOEJIT_WGMMA_RA_D8(24), \
-      MOEJIT_WGMMA_RA_D8(32), MOEJIT_WGMMA_RA_D8(40), MOEJIT_WGMMA_RA_D8(48),                   \
-      MOEJIT_WGMMA_RA_D8(56), MOEJIT_WGMMA_RA_D8(64), MOEJIT_WGMMA_RA_D8(72),                   \
-      MOEJIT_WGMMA_RA_D8(80), MOEJIT_WGMMA_RA_D8(88)
+#define MOEJIT_WGMMA_RA_REGS_192 \
+  MOEJIT_WGMMA_RA_REGS_160       \
+  ", %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
+#define MOEJIT_WGMMA_RA_OUTS_192 \
+  MOEJIT_WGMMA_RA_OUTS_160, MOEJIT_WGMMA_RA_D8(80), MOEJIT_WGMMA_RA_D8(88)
 #define MOEJIT_WGMMA_RA_AB_192 "{%96, %97, %98, %99}, %100"
 
 #define MOEJIT_WGMMA_RA(T, PTX_TYPE, N)                                                   \
