@@ -44,6 +44,7 @@ std::string PlanMemo::key(const MoeDescriptor& d, const PlanPreference& p, const
     add(k, d.tile->bk);
     add(k, d.tile->warps);
     add(k, d.tile->stages);
+    add(k, d.tile->reg_weights ? 1 : 0);
   } else {
     add(k, -1);
   }

@@ -54,6 +54,7 @@ TEST(PlanMemoKey, TellsApartEveryFieldAPlanDependsOn) {
   with([](D& x, P&, GpuArch&, int&, bool&) { x.is_prefill = true; });
   with([](D& x, P&, GpuArch&, int&, bool&) { x.tile = TileRequest{16, 64, 64, 4, 3}; });
   with([](D& x, P&, GpuArch&, int&, bool&) { x.tile = TileRequest{16, 64, 64, 4, 4}; });
+  with([](D& x, P&, GpuArch&, int&, bool&) { x.tile = TileRequest{16, 64, 64, 4, 4, true}; });
   with([](D&, P& x, GpuArch&, int&, bool&) { x.arch = "sm_90"; });
   with([](D&, P& x, GpuArch&, int&, bool&) { x.device = 1; });
   with([](D&, P& x, GpuArch&, int&, bool&) { x.specialize_sizes = true; });
