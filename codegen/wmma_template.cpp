@@ -280,8 +280,9 @@ std::optional<std::string> decode_tile_error(const KernelSpec& spec) {
 std::optional<std::string> reg_weights_tile_error(const KernelSpec& spec) {
   const Tile& t = spec.tile;
   const std::string text = "register-weight tile " + tile_text(t);
-  if (*spec.format != GgufBlockFormat::Q8_0)
-    return text + ": rw tiles take q8_0 weights, not " + std::string(format_name(*spec.format)) +
+  if (!has_register_weight_tiles(*spec.format))
+    return text + ": rw tiles take the formats of 32-element blocks (q4_0, q4_1, q5_0, q5_1, " +
+           "q8_0), not " + std::string(format_name(*spec.format)) +
            " (drop rw for the other formats)";
   if (!has_warpgroup_mma(spec.arch))
     return text + ": rw tiles run warpgroup MMAs, which need sm_90a, not " + spec.arch.to_string();

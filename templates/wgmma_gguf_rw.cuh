@@ -5,11 +5,12 @@
 // out[p, n] = s * sum_k A[in_row, k] * T(dequant(W[e, n, k])).
 //
 // Kernel: moejit::wgmma_gguf_rw_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN, kConstK>
-//   Fmt      a format with dequantize_quad_pairs (q8_0)
+//   Fmt      a format of 32-element blocks with dequantize_quad_pairs (q4_0, q4_1, q5_0, q5_1,
+//            q8_0)
 //   T        __half or __nv_bfloat16 (activations, and the weights rounded once to T)
 //   BM       the most entries of an m-tile (32 to 192 by 32)
 //   BN       weight rows (output columns) per CTA, 16 per warp: BN = 16 * kWarps
-//   BK       64 (one K step: two q8_0 blocks of each row)
+//   BK       64 (one K step: two blocks of each row)
 //   kStages  >= 3 ring stages of activation rows (raw weight blocks: tc/gguf_steps.cuh)
 // Grid and launch order: as wmma_gguf_kernel (m-tile slots along x, n-tiles along y and z), with
 // m-tile heights rounded to 32 entries (tc::map_m_tile<BM, 32>). Dynamic shared memory:

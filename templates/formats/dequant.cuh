@@ -88,9 +88,11 @@ __device__ __forceinline__ unsigned load_u16(const unsigned char* p) {
   return *reinterpret_cast<const unsigned short*>(p);
 }
 
-__device__ __forceinline__ float half_at(Staged p) {
-  return __half2float(__ushort_as_half(static_cast<unsigned short>(load_u16(p.p))));
+__device__ __forceinline__ float half_at(const unsigned char* p) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(load_u16(p))));
 }
+
+__device__ __forceinline__ float half_at(Staged p) { return half_at(p.p); }
 
 // f32(byte x of w), exactly: the bits 0x4B0000bb are the f32 2^23 + bb, and subtracting 2^23 is
 // exact.
@@ -200,6 +202,26 @@ __device__ __forceinline__ void nibble_groups(Staged qs, int e0, Emit emit) {
   }
 }
 
+// The register-weight kernel's codes of lane quad position t (0..3) of a 32-element block whose
+// 16 quant bytes (4-bit codes, as nibble_groups reads them) are at qs, 2-byte aligned: the bytes of
+// .x hold elements 2t, 2t + 1, 8 + 2t and 9 + 2t (the low nibbles of quant bytes 2t, 2t + 1,
+// 8 + 2t, 9 + 2t, one 16-bit load per pair), those of .y the four 16 further on (their high
+// nibbles).
+__device__ __forceinline__ uint2 quad_pair_nibbles(const unsigned char* qs, int t) {
+  const unsigned q = load_u16(qs + 2 * t) | (load_u16(qs + 8 + 2 * t) << 16);
+  return make_uint2(q & 0x0F0F0F0Fu, (q >> 4) & 0x0F0F0F0Fu);
+}
+
+// quad_pair_nibbles' codes with the fifth bit of each element (bit e of the block's 32-bit qh)
+// added as bit 4.
+__device__ __forceinline__ uint2 quad_pair_high_bits(uint2 q, unsigned qh, int t) {
+  const unsigned lo = qh >> (2 * t);  // elements 2t, 2t + 1 at bits 0, 1; 8 + 2t, 9 + 2t at 8, 9
+  const unsigned hi = qh >> (2 * t + 16);  // the four 16 further on, likewise
+  q.x |= spread4((lo & 3u) | ((lo >> 6) & 0xCu)) << 4;
+  q.y |= spread4((hi & 3u) | ((hi >> 6) & 0xCu)) << 4;
+  return q;
+}
+
 // 6-bit scale t (0..15) of a Q3_K block, before the -32 offset: the low four bits are nibble t / 8
 // of byte t % 8, the high two bits field t / 4 of byte 8 + t % 4. Branch-free (the form with a
 // branch per quarter of t made the mma.sync tiles spill and was up to 20% slower).
@@ -256,6 +278,15 @@ struct Q4_0 : detail::OneGroupTask<Q4_0> {
     detail::nibble_groups<kN, 2>(b + 2, j0 & (32 - 8 * kN),
                                  [&](int u, int, uint2 q) { scale(q, y[u]); });
   }
+  // The register-weight kernel's elements of lane quad position t (0..3) of the block at b (2-byte
+  // aligned): y[2i], y[2i + 1] = elements 8i + 2t and 8i + 2t + 1 (detail::quad_pair_nibbles);
+  // zeros when !live (a block past K, whose staged bytes are not data). Q4_1, Q5_0 and Q5_1 alike.
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
+                                                               bool live, float (&y)[8]) {
+    const float d = live ? detail::half_at(b) : 0.0f;
+    const detail::Scale8<8> scale(d);
+    scale(detail::quad_pair_nibbles(b + 2, t), y);
+  }
 };
 
 // q as Q4_0; y = f32(q) * d + m.
@@ -274,6 +305,12 @@ struct Q4_1 : detail::OneGroupTask<Q4_1> {
     const float m = detail::half_at(b + 2);
     detail::nibble_groups<kN, 4>(b + 4, j0 & (32 - 8 * kN),
                                  [&](int u, int, uint2 q) { detail::scale_add8(q, d, m, y[u]); });
+  }
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
+                                                               bool live, float (&y)[8]) {
+    const float d = live ? detail::half_at(b) : 0.0f;
+    const float m = live ? detail::half_at(b + 2) : 0.0f;
+    detail::scale_add8(detail::quad_pair_nibbles(b + 4, t), d, m, y);
   }
 };
 
@@ -298,6 +335,13 @@ struct Q5_0 : detail::OneGroupTask<Q5_0> {
       scale(q, y[u]);
     });
   }
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
+                                                               bool live, float (&y)[8]) {
+    const unsigned qh = detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16);
+    const float d = live ? detail::half_at(b) : 0.0f;
+    const detail::Scale8<16> scale(d);
+    scale(detail::quad_pair_high_bits(detail::quad_pair_nibbles(b + 6, t), qh, t), y);
+  }
 };
 
 // q as Q5_0; y = f32(q) * d + m.
@@ -321,6 +365,14 @@ struct Q5_1 : detail::OneGroupTask<Q5_1> {
       q.y |= detail::spread4(h >> 4) << 4;
       detail::scale_add8(q, d, m, y[u]);
     });
+  }
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
+                                                               bool live, float (&y)[8]) {
+    const unsigned qh = detail::load_u16(b + 4) | (detail::load_u16(b + 6) << 16);
+    const float d = live ? detail::half_at(b) : 0.0f;
+    const float m = live ? detail::half_at(b + 2) : 0.0f;
+    detail::scale_add8(detail::quad_pair_high_bits(detail::quad_pair_nibbles(b + 8, t), qh, t), d,
+                       m, y);
   }
 };
 
@@ -352,7 +404,7 @@ struct Q8_0 : detail::OneGroupTask<Q8_0> {
     unsigned q[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) q[i] = detail::load_u16(b + 2 + 8 * i + 2 * t);
-    const float d = live ? detail::half_at(detail::Staged{b, 0u}) : 0.0f;
+    const float d = live ? detail::half_at(b) : 0.0f;
     const detail::Scale8<128, 8> scale(d);
     scale(make_uint2((q[0] | (q[1] << 16)) ^ 0x80808080u, (q[2] | (q[3] << 16)) ^ 0x80808080u), y);
   }

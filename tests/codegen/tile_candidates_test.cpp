@@ -78,7 +78,7 @@ TEST(TileCandidates, ValidShortDeterministicAndHoldTheDefault) {
         }
 }
 
-TEST(TileCandidates, RegisterWeightTilesForQ8_0OnSm90a) {
+TEST(TileCandidates, RegisterWeightTilesFor32ElementBlocksOnSm90a) {
   const GpuArch h100{90, true};
   const auto count_rw = [](const std::vector<Tile>& tiles, int bm) {
     return std::count_if(tiles.begin(), tiles.end(),
@@ -99,6 +99,12 @@ TEST(TileCandidates, RegisterWeightTilesForQ8_0OnSm90a) {
   EXPECT_GE(count_rw(prefill, 160), 4);
   EXPECT_NE(std::find(prefill.begin(), prefill.end(), Tile{160, 192, 64, 12, 4, true}),
             prefill.end());
+  // The other formats of 32-element blocks have them too.
+  for (const GgufBlockFormat f :
+       {GgufBlockFormat::Q4_0, GgufBlockFormat::Q4_1, GgufBlockFormat::Q5_0, GgufBlockFormat::Q5_1})
+    EXPECT_GE(count_rw(candidate_tiles(MoeVariant::WmmaGguf, f, ElementKind::Bf16, h100, mid), 64),
+              3)
+        << format_name(f);
   // Other formats and the portable target have none.
   for (const auto& tiles :
        {candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q4_K, ElementKind::Bf16, h100, mid),

@@ -1,9 +1,9 @@
 // The warpgroup-MMA kernels (Wmma and WmmaGguf on sm_90a) with every warpgroup layout, pinned, on
 // ragged shapes: N not a multiple of the warpgroup's columns, K not a multiple of the 64-element
 // step, segments taller than one m-tile, one hot expert, top_k 8, out-of-range ids, null and
-// present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks, the q8_0
-// register-weight tiles. Skipped on
-// devices other than compute capability 9.0.
+// present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks, the
+// register-weight tiles of each 32-element format. Skipped on devices other than compute
+// capability 9.0.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -71,6 +71,11 @@ std::vector<Case> wgmma_cases() {
       {GgufBlockFormat::Q8_0, {32, 192, 64, 12, 5, true}},
       {GgufBlockFormat::Q8_0, {192, 192, 64, 12, 4, true}},
       {GgufBlockFormat::Q8_0, {160, 128, 64, 8, 3, true}},
+      // The other formats of 32-element blocks on register-weight tiles.
+      {GgufBlockFormat::Q4_0, {160, 192, 64, 12, 4, true}},
+      {GgufBlockFormat::Q4_1, {64, 64, 64, 4, 3, true}},
+      {GgufBlockFormat::Q5_0, {64, 128, 64, 8, 4, true}},
+      {GgufBlockFormat::Q5_1, {160, 128, 64, 8, 4, true}},
   };
   for (const GgufTile& gt : gguf_tiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
