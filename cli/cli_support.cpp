@@ -87,8 +87,8 @@ std::string spec_syntax_help() {
          "  ELEMENT  f32 (scalar_gguf, the default there) | f16 (default) | bf16\n"
          "  ARCH     sm_80 sm_86 sm_87 sm_89 sm_90 sm_90a\n"
          "  BMxBNxBK the CTA tile, wW warps per CTA, sS pipeline stages\n"
-         "  rw       wmma_gguf on sm_90a, q4_0 q4_1 q5_0 q5_1 q8_0: weights dequantized into\n"
-         "           registers (BM entries per m-tile at most, BN weight rows, 16 per warp)\n"
+         "  rw       wmma_gguf on sm_90a, q4_0 q4_1 q5_0 q5_1 q8_0 q4_k: weights dequantized\n"
+         "           into registers (BM entries per m-tile at most, BN weight rows, 16 per warp)\n"
          "  n=N k=K  sizes compiled into the kernel as constants\n"
          "Parts left out are filled in (the architecture and tile as each command says) and\n"
          "shown. Examples: wmma_gguf:q4_k:bf16:sm_90:64x64x64:w8:s3, wmma:bf16, scalar_gguf:q6_k\n";

@@ -265,7 +265,7 @@ std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFor
   // sm_90a: dense wmma times warpgroup tiles only; wmma_gguf both families (its decode tiles
   // stay on mma.sync).
   const bool wgmma = variant != MoeVariant::ScalarGguf && has_warpgroup_mma(arch);
-  // The 32-element-block formats on sm_90a: register-weight tiles whose m-tile holds a typical
+  // The formats of rw tiles on sm_90a: register-weight tiles whose m-tile holds a typical
   // segment (mean + 2 sigma, rounded up to 32 entries, 32 to 192), one, two and three warpgroups.
   if (wgmma && variant == MoeVariant::WmmaGguf && format && has_register_weight_tiles(*format)) {
     const double typical = p.rows + 2.0 * std::sqrt(p.rows);

@@ -5,12 +5,12 @@
 // out[p, n] = s * sum_k A[in_row, k] * T(dequant(W[e, n, k])).
 //
 // Kernel: moejit::wgmma_gguf_rw_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN, kConstK>
-//   Fmt      a format of 32-element blocks with dequantize_quad_pairs (q4_0, q4_1, q5_0, q5_1,
-//            q8_0)
+//   Fmt      a format with dequantize_quad_pairs: the formats of 32-element blocks (q4_0, q4_1,
+//            q5_0, q5_1, q8_0) and q4_K
 //   T        __half or __nv_bfloat16 (activations, and the weights rounded once to T)
 //   BM       the most entries of an m-tile (32 to 192 by 32)
 //   BN       weight rows (output columns) per CTA, 16 per warp: BN = 16 * kWarps
-//   BK       64 (one K step: two blocks of each row)
+//   BK       64 (one K step: two blocks, or two 32-element sub-blocks, of each row)
 //   kStages  >= 3 ring stages of activation rows (raw weight blocks: tc/gguf_steps.cuh)
 // Grid and launch order: as wmma_gguf_kernel (m-tile slots along x, n-tiles along y and z), with
 // m-tile heights rounded to 32 entries (tc::map_m_tile<BM, 32>). Dynamic shared memory:
@@ -58,7 +58,8 @@ struct WgmmaGgufRwTraits {
   static constexpr int kSmemBytes = kStages * kStageA * 2 + Raw::kRingBytes + kAlignSlack;
 
   static_assert(sizeof(T) == 2, "T is __half or __nv_bfloat16");
-  static_assert(Fmt::kBlockElems == 32 && BK == 64, "K steps of two 32-element blocks");
+  static_assert((Fmt::kBlockElems == 32 || Fmt::kBlockElems == 256) && BK == 64,
+                "K steps of two 32-element blocks or sub-blocks");
   // BM <= 192: the n192 variant's 96 accumulators and its fragments fit 229 registers with 8
   // warps, and 168 (a few bytes spilled) with 12; m-tiles of 256 entries spill far more.
   static_assert(BM % kSlice == 0 && BM >= kSlice && BM <= 192, "BM: 32 .. 192 by 32");
@@ -81,10 +82,16 @@ __device__ __forceinline__ void dequantize_fragments(const Raw& raw, const unsig
 #pragma unroll
     for (int b = 0; b < 2; ++b) {
       float y[8];
-      Fmt::dequantize_quad_pairs(row + b * Fmt::kBlockBytes, t,
-                                 Raw::first_block(kt) + b < raw.k_blocks, y);
-      // Elements 2t, 2t + 1 (+ 8, + 16, + 24) of block b: K slices 2b (low and high halves)
-      // and 2b + 1.
+      if constexpr (Fmt::kBlockElems == 32) {
+        Fmt::dequantize_quad_pairs(row + b * Fmt::kBlockBytes, t,
+                                   Raw::first_block(kt) + b < raw.k_blocks, y);
+      } else {
+        // The step is 32-element sub-blocks 2 (kt % 4) and 2 (kt % 4) + 1 of one super-block.
+        Fmt::dequantize_quad_pairs(row, 2 * (kt % Raw::kStepsPerBlock) + b, t,
+                                   Raw::first_block(kt) < raw.k_blocks, y);
+      }
+      // Elements 2t, 2t + 1 (+ 8, + 16, + 24) of (sub-)block b: K slices 2b (low and high
+      // halves) and 2b + 1.
       frag[2 * b][h] = tc::Convert<T>::pack2(y[0], y[1]);
       frag[2 * b][2 + h] = tc::Convert<T>::pack2(y[2], y[3]);
       frag[2 * b + 1][h] = tc::Convert<T>::pack2(y[4], y[5]);

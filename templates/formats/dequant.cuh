@@ -489,6 +489,21 @@ struct Q4_K : detail::OneGroupTask<Q4_K> {
         },
         y);
   }
+  // The register-weight kernel's elements of lane quad position t (0..3) of sub-block j of the
+  // block at b (4-byte aligned): y[2i], y[2i + 1] = elements 8i + 2t and 8i + 2t + 1 of the
+  // sub-block (nibble j % 2 of quant bytes 32 (j / 2) + 8i + 2t and the one after, a 16-bit load
+  // per pair), with the sub-block's scale and min; zeros when !live.
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int j, int t,
+                                                               bool live, float (&y)[8]) {
+    const unsigned char* qs = b + 16 + 32 * (j >> 1) + 2 * t;
+    const unsigned lo = detail::load_u16(qs) | (detail::load_u16(qs + 8) << 16);
+    const unsigned hi = detail::load_u16(qs + 16) | (detail::load_u16(qs + 24) << 16);
+    float dl = 0.0f;
+    float ml = 0.0f;
+    detail::scale_min_k4(detail::Staged{b, 0u}, j, dl, ml);
+    if (!live) dl = ml = 0.0f;
+    detail::scale_sub8(detail::nibbles(make_uint2(lo, hi), 4 * (j & 1)), dl, ml, y);
+  }
 };
 
 // As Q4_K with q = nibble + 16 * ((qh[l] >> j) & 1), j = i / 32, l = i % 32.

@@ -2,8 +2,8 @@
 // ragged shapes: N not a multiple of the warpgroup's columns, K not a multiple of the 64-element
 // step, segments taller than one m-tile, one hot expert, top_k 8, out-of-range ids, null and
 // present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks, the
-// register-weight tiles of each 32-element format. Skipped on devices other than compute
-// capability 9.0.
+// register-weight tiles of each 32-element format and of q4_K. Skipped on devices other than
+// compute capability 9.0.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -76,6 +76,9 @@ std::vector<Case> wgmma_cases() {
       {GgufBlockFormat::Q4_1, {64, 64, 64, 4, 3, true}},
       {GgufBlockFormat::Q5_0, {64, 128, 64, 8, 4, true}},
       {GgufBlockFormat::Q5_1, {160, 128, 64, 8, 4, true}},
+      // q4_K: a K step is two 32-element sub-blocks of a super-block staged for four steps.
+      {GgufBlockFormat::Q4_K, {160, 192, 64, 12, 4, true}},
+      {GgufBlockFormat::Q4_K, {64, 128, 64, 8, 3, true}},
   };
   for (const GgufTile& gt : gguf_tiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
@@ -83,9 +86,9 @@ std::vector<Case> wgmma_cases() {
       c.variant = MoeVariant::WmmaGguf;
       c.format = gt.format;
       c.k = i == 3 ? 1024 : 512;
-      // Register-weight tiles step 64 elements (two q8_0 blocks): a K of 15 blocks leaves the
-      // last step one.
-      if (gt.tile.reg_weights && i == 0) c.k = 480;
+      // Register-weight tiles step 64 elements (two 32-element blocks): a K of 15 blocks leaves
+      // the last step one.
+      if (gt.tile.reg_weights && i == 0 && block_layout(gt.format).block_elems == 32) c.k = 480;
       c.tile = gt.tile;
       c.element = (seed % 2 == 0) ? ElementKind::Bf16 : ElementKind::F16;
       c.weighted = (seed / 2) % 2 == 0;
