@@ -61,7 +61,7 @@ struct WgmmaGgufRwTraits {
   static_assert((Fmt::kBlockElems == 32 || Fmt::kBlockElems == 256) && BK == 64,
                 "K steps of two 32-element blocks or sub-blocks");
   // BM <= 192: the n192 variant's 96 accumulators and its fragments fit 229 registers with 8
-  // warps, and 168 (a few bytes spilled) with 12; m-tiles of 256 entries spill far more.
+  // warps, and 168 (some bytes spilled) with 12 (q8_0); m-tiles of 256 entries spill far more.
   static_assert(BM % kSlice == 0 && BM >= kSlice && BM <= 192, "BM: 32 .. 192 by 32");
   static_assert(kWarps % 4 == 0 && kWarps >= 4 && kWarps <= 16, "1 to 4 warpgroups");
   static_assert(BN == 16 * kWarps, "16 weight rows per warp");
