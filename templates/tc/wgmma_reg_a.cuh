@@ -7,6 +7,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "tc/wgmma_operands.cuh"
+
 namespace moejit {
 namespace tc {
 
@@ -17,64 +19,27 @@ namespace tc {
 template <class T, int N>
 struct WgmmaRegA;
 
-#define MOEJIT_WGMMA_RA_D8(b)                                                                 \
-  "+f"(d[b]), "+f"(d[b + 1]), "+f"(d[b + 2]), "+f"(d[b + 3]), "+f"(d[b + 4]), "+f"(d[b + 5]), \
-      "+f"(d[b + 6]), "+f"(d[b + 7])
-#define MOEJIT_WGMMA_RA_REGS_32 \
-  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
-#define MOEJIT_WGMMA_RA_OUTS_32 MOEJIT_WGMMA_RA_D8(0), MOEJIT_WGMMA_RA_D8(8)
+// The A registers and B descriptor operands of the m64nNk16 shapes, after the accumulators
+// (tc/wgmma_operands.cuh).
 #define MOEJIT_WGMMA_RA_AB_32 "{%16, %17, %18, %19}, %20"
-#define MOEJIT_WGMMA_RA_REGS_64                                                                \
-  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
-#define MOEJIT_WGMMA_RA_OUTS_64 \
-  MOEJIT_WGMMA_RA_D8(0), MOEJIT_WGMMA_RA_D8(8), MOEJIT_WGMMA_RA_D8(16), MOEJIT_WGMMA_RA_D8(24)
 #define MOEJIT_WGMMA_RA_AB_64 "{%32, %33, %34, %35}, %36"
-#define MOEJIT_WGMMA_RA_REGS_96                                                                \
-  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, " \
-  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47"
-#define MOEJIT_WGMMA_RA_OUTS_96                                                                 \
-  MOEJIT_WGMMA_RA_D8(0), MOEJIT_WGMMA_RA_D8(8), MOEJIT_WGMMA_RA_D8(16), MOEJIT_WGMMA_RA_D8(24), \
-      MOEJIT_WGMMA_RA_D8(32), MOEJIT_WGMMA_RA_D8(40)
 #define MOEJIT_WGMMA_RA_AB_96 "{%48, %49, %50, %51}, %52"
-#define MOEJIT_WGMMA_RA_REGS_128                                                               \
-  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, " \
-  "%20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, " \
-  "%38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, " \
-  "%56, %57, %58, %59, %60, %61, %62, %63"
-#define MOEJIT_WGMMA_RA_OUTS_128                                                                \
-  MOEJIT_WGMMA_RA_D8(0), MOEJIT_WGMMA_RA_D8(8), MOEJIT_WGMMA_RA_D8(16), MOEJIT_WGMMA_RA_D8(24), \
-      MOEJIT_WGMMA_RA_D8(32), MOEJIT_WGMMA_RA_D8(40), MOEJIT_WGMMA_RA_D8(48),                   \
-      MOEJIT_WGMMA_RA_D8(56)
 #define MOEJIT_WGMMA_RA_AB_128 "{%64, %65, %66, %67}, %68"
-
-// The wider shapes extend the narrower ones' operand lists.
-#define MOEJIT_WGMMA_RA_REGS_160 \
-  MOEJIT_WGMMA_RA_REGS_128       \
-  ", %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79"
-#define MOEJIT_WGMMA_RA_OUTS_160 \
-  MOEJIT_WGMMA_RA_OUTS_128, MOEJIT_WGMMA_RA_D8(64), MOEJIT_WGMMA_RA_D8(72)
 #define MOEJIT_WGMMA_RA_AB_160 "{%80, %81, %82, %83}, %84"
-#define MOEJIT_WGMMA_RA_REGS_192 \
-  MOEJIT_WGMMA_RA_REGS_160       \
-  ", %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95"
-#define MOEJIT_WGMMA_RA_OUTS_192 \
-  MOEJIT_WGMMA_RA_OUTS_160, MOEJIT_WGMMA_RA_D8(80), MOEJIT_WGMMA_RA_D8(88)
 #define MOEJIT_WGMMA_RA_AB_192 "{%96, %97, %98, %99}, %100"
 
-#define MOEJIT_WGMMA_RA(T, PTX_TYPE, N)                                                   \
-  template <>                                                                             \
-  struct WgmmaRegA<T, N> {                                                                \
-    static __device__ __forceinline__ void run(float (&d)[N / 2], const unsigned (&a)[4], \
-                                               unsigned long long desc_b) {               \
-      asm volatile(                                                                       \
-          "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"                                      \
-          "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." PTX_TYPE "." PTX_TYPE         \
-          " {" MOEJIT_WGMMA_RA_REGS_##N "}, " MOEJIT_WGMMA_RA_AB_##N ", p, 1, 1, 0;\n}\n" \
-          : MOEJIT_WGMMA_RA_OUTS_##N                                                      \
-          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b));                     \
-    }                                                                                     \
+#define MOEJIT_WGMMA_RA(T, PTX_TYPE, N)                                                    \
+  template <>                                                                              \
+  struct WgmmaRegA<T, N> {                                                                 \
+    static __device__ __forceinline__ void run(float (&d)[N / 2], const unsigned (&a)[4],  \
+                                               unsigned long long desc_b) {                \
+      asm volatile(                                                                        \
+          "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"                                       \
+          "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." PTX_TYPE "." PTX_TYPE          \
+          " {" MOEJIT_WGMMA_ACC_REGS_##N "}, " MOEJIT_WGMMA_RA_AB_##N ", p, 1, 1, 0;\n}\n" \
+          : MOEJIT_WGMMA_ACC_OUTS_##N                                                      \
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b));                      \
+    }                                                                                      \
   };
 
 MOEJIT_WGMMA_RA(__half, "f16", 32)
@@ -91,25 +56,12 @@ MOEJIT_WGMMA_RA(__half, "f16", 192)
 MOEJIT_WGMMA_RA(__nv_bfloat16, "bf16", 192)
 
 #undef MOEJIT_WGMMA_RA
-#undef MOEJIT_WGMMA_RA_REGS_32
-#undef MOEJIT_WGMMA_RA_OUTS_32
 #undef MOEJIT_WGMMA_RA_AB_32
-#undef MOEJIT_WGMMA_RA_REGS_64
-#undef MOEJIT_WGMMA_RA_OUTS_64
 #undef MOEJIT_WGMMA_RA_AB_64
-#undef MOEJIT_WGMMA_RA_REGS_96
-#undef MOEJIT_WGMMA_RA_OUTS_96
 #undef MOEJIT_WGMMA_RA_AB_96
-#undef MOEJIT_WGMMA_RA_REGS_128
-#undef MOEJIT_WGMMA_RA_OUTS_128
 #undef MOEJIT_WGMMA_RA_AB_128
-#undef MOEJIT_WGMMA_RA_REGS_160
-#undef MOEJIT_WGMMA_RA_OUTS_160
 #undef MOEJIT_WGMMA_RA_AB_160
-#undef MOEJIT_WGMMA_RA_REGS_192
-#undef MOEJIT_WGMMA_RA_OUTS_192
 #undef MOEJIT_WGMMA_RA_AB_192
-#undef MOEJIT_WGMMA_RA_D8
 
 // Keeps the compiler from reusing or moving the A registers of an issued wgmma before the wait
 // that retires it.
