@@ -87,7 +87,7 @@ std::string spec_syntax_help() {
          "  ELEMENT  f32 (scalar_gguf, the default there) | f16 (default) | bf16\n"
          "  ARCH     sm_80 sm_86 sm_87 sm_89 sm_90 sm_90a\n"
          "  BMxBNxBK the CTA tile, wW warps per CTA, sS pipeline stages\n"
-         "  rw       wmma_gguf on sm_90a, q4_0 q4_1 q5_0 q5_1 q8_0 q4_k: weights dequantized\n"
+         "  rw       wmma_gguf on sm_90a, q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q6_k: weights dequantized\n"
          "           into registers (BM entries per m-tile at most, BN weight rows, 16 per warp)\n"
          "  n=N k=K  sizes compiled into the kernel as constants\n"
          "Parts left out are filled in (the architecture and tile as each command says) and\n"

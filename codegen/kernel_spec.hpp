@@ -34,10 +34,11 @@ struct Tile {
 };
 
 // The weight formats of register-weight tiles: those of 32-element blocks (q4_0, q4_1, q5_0, q5_1,
-// q8_0) and q4_K, whose traits decode a lane's fragment elements (Fmt::dequantize_quad_pairs).
+// q8_0), q4_K and q6_K, whose traits decode a lane's fragment elements
+// (Fmt::dequantize_quad_pairs).
 constexpr bool has_register_weight_tiles(GgufBlockFormat f) {
   return (block_layout(f).weight_format && block_layout(f).block_elems == 32) ||
-         f == GgufBlockFormat::Q4_K;
+         f == GgufBlockFormat::Q4_K || f == GgufBlockFormat::Q6_K;
 }
 
 // A tile as error messages write it: "64x64x32 w4 s3" (" rw" added for a register-weight tile).

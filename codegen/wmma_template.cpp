@@ -282,7 +282,7 @@ std::optional<std::string> reg_weights_tile_error(const KernelSpec& spec) {
   const std::string text = "register-weight tile " + tile_text(t);
   if (!has_register_weight_tiles(*spec.format))
     return text + ": rw tiles take the formats of 32-element blocks (q4_0, q4_1, q5_0, q5_1, " +
-           "q8_0) and q4_k, not " + std::string(format_name(*spec.format)) +
+           "q8_0), q4_k and q6_k, not " + std::string(format_name(*spec.format)) +
            " (drop rw for the other formats)";
   if (!has_warpgroup_mma(spec.arch))
     return text + ": rw tiles run warpgroup MMAs, which need sm_90a, not " + spec.arch.to_string();

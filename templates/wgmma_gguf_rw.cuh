@@ -6,7 +6,7 @@
 //
 // Kernel: moejit::wgmma_gguf_rw_kernel<Fmt, T, BM, BN, BK, kWarps, kStages, kConstN, kConstK>
 //   Fmt      a format with dequantize_quad_pairs: the formats of 32-element blocks (q4_0, q4_1,
-//            q5_0, q5_1, q8_0) and q4_K
+//            q5_0, q5_1, q8_0), q4_K and q6_K
 //   T        __half or __nv_bfloat16 (activations, and the weights rounded once to T)
 //   BM       the most entries of an m-tile (32 to 192 by 32)
 //   BN       weight rows (output columns) per CTA, 16 per warp: BN = 16 * kWarps

@@ -19,8 +19,8 @@ using Stream = void*;
 // Tile of one CTA, for callers that pin it (benchmarks, autotuning). Tensor-core variants: bm
 // rows of an expert's segment, bn output columns, bk the K step, warps per CTA, pipeline stages.
 // ScalarGguf: bm entries per CTA, bn output columns per CTA, bk 0, stages 1.
-// reg_weights: the WmmaGguf register-weight tile on sm_90a (q4_0, q4_1, q5_0, q5_1, q8_0, q4_K;
-// docs/tuning.md): bm is the most entries of a tile, bn the weight rows (16 per warp), the
+// reg_weights: the WmmaGguf register-weight tile on sm_90a (q4_0, q4_1, q5_0, q5_1, q8_0, q4_K,
+// q6_K; docs/tuning.md): bm is the most entries of a tile, bn the weight rows (16 per warp), the
 // dequantized weights the wgmma A operand in registers.
 struct TileRequest {
   int bm = 0;

@@ -202,6 +202,12 @@ __device__ __forceinline__ void nibble_groups(Staged qs, int e0, Emit emit) {
   }
 }
 
+// The 16-bit words at p and p + 8 (2-byte aligned) as one 32-bit word: the bytes of a lane's two
+// element pairs 8 apart in the register-weight kernel's fragments.
+__device__ __forceinline__ unsigned quad_pair_word(const unsigned char* p) {
+  return load_u16(p) | (load_u16(p + 8) << 16);
+}
+
 // The register-weight kernel's codes of lane quad position t (0..3) of a 32-element block whose
 // 16 quant bytes (4-bit codes, as nibble_groups reads them) are at qs, 2-byte aligned: the bytes of
 // .x hold elements 2t, 2t + 1, 8 + 2t and 9 + 2t (the low nibbles of quant bytes 2t, 2t + 1,
@@ -496,8 +502,8 @@ struct Q4_K : detail::OneGroupTask<Q4_K> {
   static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int j, int t,
                                                                bool live, float (&y)[8]) {
     const unsigned char* qs = b + 16 + 32 * (j >> 1) + 2 * t;
-    const unsigned lo = detail::load_u16(qs) | (detail::load_u16(qs + 8) << 16);
-    const unsigned hi = detail::load_u16(qs + 16) | (detail::load_u16(qs + 24) << 16);
+    const unsigned lo = detail::quad_pair_word(qs);
+    const unsigned hi = detail::quad_pair_word(qs + 16);
     float dl = 0.0f;
     float ml = 0.0f;
     detail::scale_min_k4(detail::Staged{b, 0u}, j, dl, ml);
@@ -563,6 +569,37 @@ struct Q6_K : detail::OneGroupTask<Q6_K> {
       q.x |= ((hi[2 * u] >> (2 * r)) & 0x03030303u) << 4;
       q.y |= ((hi[2 * u + 1] >> (2 * r)) & 0x03030303u) << 4;
       detail::scale8<32>(q, dl[u * kHalves / kN], y[u]);
+    }
+  }
+  // The register-weight kernel's elements of lane quad position t (0..3) of sub-block j = 4h + r
+  // of the block at b (2-byte aligned): y[2i], y[2i + 1] = elements 8i + 2t and 8i + 2t + 1 of
+  // the sub-block (a 16-bit load per pair of low-bit bytes and of high-bit bytes); y[0..3] lie in
+  // the sub-block's first 16-element half and take scale 2j, y[4..7] scale 2j + 1; zeros when
+  // !live.
+  static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int j, int t,
+                                                               bool live, float (&y)[8]) {
+    const int h = j >> 2;
+    const int r = j & 3;
+    const unsigned char* ql = b + 64 * h + 32 * (r & 1) + 2 * t;
+    const unsigned char* qh = b + 128 + 32 * h + 2 * t;
+    uint2 q = detail::nibbles(
+        make_uint2(detail::quad_pair_word(ql), detail::quad_pair_word(ql + 16)), 4 * (r >> 1));
+    q.x |= ((detail::quad_pair_word(qh) >> (2 * r)) & 0x03030303u) << 4;
+    q.y |= ((detail::quad_pair_word(qh + 16) >> (2 * r)) & 0x03030303u) << 4;
+    const float d = live ? detail::half_at(b + 208) : 0.0f;
+    float dl[2];
+#pragma unroll
+    for (int x = 0; x < 2; ++x) {
+      const int sc = static_cast<signed char>(b[192 + 2 * j + x]);
+      dl[x] = __fmul_rn(d, detail::small_f32(sc + 128) - 128.0f);
+    }
+    float lo[8], hi[8];
+    detail::scale8<32>(make_uint2(q.x, q.x), dl[0], lo);
+    detail::scale8<32>(make_uint2(q.y, q.y), dl[1], hi);
+#pragma unroll
+    for (int x = 0; x < 4; ++x) {
+      y[x] = lo[x];
+      y[4 + x] = hi[x];
     }
   }
 };

@@ -173,8 +173,8 @@ TEST(SpecSyntax, RegisterWeightPart) {
   msg = parse_error("wmma_gguf:q8_0:bf16:sm_90a:64x128x64:w8:s4:rw:rw");
   EXPECT_NE(msg.find("a second rw part"), std::string::npos) << msg;
   try {
-    parse_kernel_spec("wmma_gguf:q6_k:bf16:sm_90a:64x128x64:w8:s4:rw");
-    ADD_FAILURE() << "q6_k rw parsed";
+    parse_kernel_spec("wmma_gguf:q5_k:bf16:sm_90a:64x128x64:w8:s4:rw");
+    ADD_FAILURE() << "q5_k rw parsed";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("rw tiles take the formats of 32-element blocks"),
               std::string::npos)

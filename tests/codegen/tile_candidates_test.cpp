@@ -99,16 +99,16 @@ TEST(TileCandidates, RegisterWeightTilesOnSm90a) {
   EXPECT_GE(count_rw(prefill, 160), 4);
   EXPECT_NE(std::find(prefill.begin(), prefill.end(), Tile{160, 192, 64, 12, 4, true}),
             prefill.end());
-  // The other formats of 32-element blocks and q4_K have them too.
+  // The other formats of 32-element blocks, q4_K and q6_K have them too.
   for (const GgufBlockFormat f :
        {GgufBlockFormat::Q4_0, GgufBlockFormat::Q4_1, GgufBlockFormat::Q5_0, GgufBlockFormat::Q5_1,
-        GgufBlockFormat::Q4_K})
+        GgufBlockFormat::Q4_K, GgufBlockFormat::Q6_K})
     EXPECT_GE(count_rw(candidate_tiles(MoeVariant::WmmaGguf, f, ElementKind::Bf16, h100, mid), 64),
               3)
         << format_name(f);
   // Other formats and the portable target have none.
   for (const auto& tiles :
-       {candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q6_K, ElementKind::Bf16, h100, mid),
+       {candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q5_K, ElementKind::Bf16, h100, mid),
         candidate_tiles(MoeVariant::WmmaGguf, GgufBlockFormat::Q8_0, ElementKind::Bf16,
                         GpuArch{90, false}, mid)})
     for (const Tile& t : tiles) EXPECT_FALSE(t.reg_weights) << tile_text(t);

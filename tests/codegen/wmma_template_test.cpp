@@ -548,12 +548,12 @@ TEST(RegWeightTiles, RulesNameTheLimit) {
     return err ? *err : std::string("(valid)");
   };
   EXPECT_NE(error_of([](KernelSpec& s) {
-              s.format = GgufBlockFormat::Q6_K;
-            }).find("32-element blocks (q4_0, q4_1, q5_0, q5_1, q8_0) and q4_k, not q6_k"),
+              s.format = GgufBlockFormat::Q5_K;
+            }).find("32-element blocks (q4_0, q4_1, q5_0, q5_1, q8_0), q4_k and q6_k, not q5_k"),
             std::string::npos);
   for (const GgufBlockFormat f :
        {GgufBlockFormat::Q4_0, GgufBlockFormat::Q4_1, GgufBlockFormat::Q5_0, GgufBlockFormat::Q5_1,
-        GgufBlockFormat::Q4_K})
+        GgufBlockFormat::Q4_K, GgufBlockFormat::Q6_K})
     EXPECT_EQ(error_of([&](KernelSpec& s) { s.format = f; }), "(valid)") << format_name(f);
   EXPECT_NE(error_of([](KernelSpec& s) {
               s.arch = GpuArch{90, false};

@@ -2,8 +2,8 @@
 // ragged shapes: N not a multiple of the warpgroup's columns, K not a multiple of the 64-element
 // step, segments taller than one m-tile, one hot expert, top_k 8, out-of-range ids, null and
 // present top-k weights, f16 and bf16, GGUF formats of 32- and 256-element blocks, the
-// register-weight tiles of each 32-element format and of q4_K. Skipped on devices other than
-// compute capability 9.0.
+// register-weight tiles of each 32-element format, of q4_K and of q6_K. Skipped on devices other
+// than compute capability 9.0.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -79,6 +79,9 @@ std::vector<Case> wgmma_cases() {
       // q4_K: a K step is two 32-element sub-blocks of a super-block staged for four steps.
       {GgufBlockFormat::Q4_K, {160, 192, 64, 12, 4, true}},
       {GgufBlockFormat::Q4_K, {64, 128, 64, 8, 3, true}},
+      // q6_K: 210-byte super-blocks (staged at even offsets), two scales per sub-block.
+      {GgufBlockFormat::Q6_K, {192, 128, 64, 8, 4, true}},
+      {GgufBlockFormat::Q6_K, {32, 64, 64, 4, 3, true}},
   };
   for (const GgufTile& gt : gguf_tiles) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
