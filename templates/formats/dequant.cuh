@@ -126,15 +126,15 @@ struct Scale8 {
   float c;  // -(2u + kBias) * d
   __device__ __forceinline__ explicit Scale8(float d)
       : s(__fmul_rn(d, kUnit)), c(__fmul_rn(d, -(2.0f * kUnit + static_cast<float>(kBias)))) {}
+  // The four bytes of one word into y[0..3].
+  __device__ __forceinline__ void word(unsigned w, float* y) const {
+#pragma unroll
+    for (int x = 0; x < 4; ++x)
+      y[x] = __fmaf_rn(__uint_as_float(__byte_perm(w, 0x40000000u, kSelect | (x << kShift))), s, c);
+  }
   __device__ __forceinline__ void operator()(uint2 w, float (&y)[8]) const {
-#pragma unroll
-    for (int x = 0; x < 4; ++x)
-      y[x] =
-          __fmaf_rn(__uint_as_float(__byte_perm(w.x, 0x40000000u, kSelect | (x << kShift))), s, c);
-#pragma unroll
-    for (int x = 0; x < 4; ++x)
-      y[4 + x] =
-          __fmaf_rn(__uint_as_float(__byte_perm(w.y, 0x40000000u, kSelect | (x << kShift))), s, c);
+    word(w.x, y);
+    word(w.y, y + 4);
   }
 };
 
@@ -214,7 +214,7 @@ __device__ __forceinline__ unsigned quad_pair_word(const unsigned char* p) {
 // 8 + 2t, 9 + 2t, one 16-bit load per pair), those of .y the four 16 further on (their high
 // nibbles).
 __device__ __forceinline__ uint2 quad_pair_nibbles(const unsigned char* qs, int t) {
-  const unsigned q = load_u16(qs + 2 * t) | (load_u16(qs + 8 + 2 * t) << 16);
+  const unsigned q = quad_pair_word(qs + 2 * t);
   return make_uint2(q & 0x0F0F0F0Fu, (q >> 4) & 0x0F0F0F0Fu);
 }
 
@@ -407,12 +407,12 @@ struct Q8_0 : detail::OneGroupTask<Q8_0> {
   // when !live (a block past K, whose staged bytes are not data).
   static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
                                                                bool live, float (&y)[8]) {
-    unsigned q[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) q[i] = detail::load_u16(b + 2 + 8 * i + 2 * t);
+    const unsigned char* qs = b + 2 + 2 * t;
     const float d = live ? detail::half_at(b) : 0.0f;
     const detail::Scale8<128, 8> scale(d);
-    scale(make_uint2((q[0] | (q[1] << 16)) ^ 0x80808080u, (q[2] | (q[3] << 16)) ^ 0x80808080u), y);
+    scale(make_uint2(detail::quad_pair_word(qs) ^ 0x80808080u,
+                     detail::quad_pair_word(qs + 16) ^ 0x80808080u),
+          y);
   }
 };
 
@@ -593,14 +593,8 @@ struct Q6_K : detail::OneGroupTask<Q6_K> {
       const int sc = static_cast<signed char>(b[192 + 2 * j + x]);
       dl[x] = __fmul_rn(d, detail::small_f32(sc + 128) - 128.0f);
     }
-    float lo[8], hi[8];
-    detail::scale8<32>(make_uint2(q.x, q.x), dl[0], lo);
-    detail::scale8<32>(make_uint2(q.y, q.y), dl[1], hi);
-#pragma unroll
-    for (int x = 0; x < 4; ++x) {
-      y[x] = lo[x];
-      y[4 + x] = hi[x];
-    }
+    detail::Scale8<32>(dl[0]).word(q.x, y);
+    detail::Scale8<32>(dl[1]).word(q.y, y + 4);
   }
 };
 
