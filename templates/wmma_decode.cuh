@@ -26,7 +26,7 @@
 // lane's 8 elements are the A fragment registers a0a1, a4a5 (row g), a2a3, a6a7 (row g + 8) of
 // two m16n8k16 steps, and the B fragment registers b0b1, b2b3 of the same steps. Loads of the next
 // block are issued before the current block's MMAs; the weight loads ask L2 for the 256-byte
-// segment around them (vecdot::ld_u128, kSegment). Slices other than 0 then hand their
+// segment around them and skip L1 (vecdot::ld_u128_once). Slices other than 0 then hand their
 // accumulators to slice 0 through shared memory (one barrier); slice 0 adds them, scales by the
 // top-k weight in f32 and stores, rounded once to T.
 // Early loads: with the entry mapping of tc::map_m_tile (slot i works on the tile starting at
@@ -118,9 +118,8 @@ __global__ void __launch_bounds__(kWarps * 32) wmma_decode_kernel(MoeParams p) {
       const int k = blk * BK + 32 * s + 8 * c;
 #pragma unroll
       for (int h = 0; h < 2; ++h)
-        b.w[s][h] = k < size_k
-                        ? vecdot::ld_u128<false, 256>(wrow[h] + 2 * static_cast<long long>(k))
-                        : make_uint4(0u, 0u, 0u, 0u);
+        b.w[s][h] = k < size_k ? vecdot::ld_u128_once(wrow[h] + 2 * static_cast<long long>(k))
+                               : make_uint4(0u, 0u, 0u, 0u);
     }
   };
 

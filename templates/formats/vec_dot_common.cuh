@@ -68,6 +68,19 @@ __device__ __forceinline__ uint4 ld_u128(const unsigned char* p) {
   }
 }
 
+// A 16-byte global load of bytes the CTA reads once (the dense decode kernel's weight rows): the
+// 256-byte L2 segment as ld_u128<false, 256>, but not kept in L1 (.L1::no_allocate), so the
+// streamed rows do not evict the activation rows the CTA's warps share. Not for loads whose
+// neighbours a later load of the same lane reads: the k-quant and 32-element decoders lose up to
+// 2x without L1 (docs/benchmarks.md).
+__device__ __forceinline__ uint4 ld_u128_once(const unsigned char* p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}
+
 // 0 when p is 4-byte aligned, 2 when it is only 2-byte aligned.
 __device__ __forceinline__ unsigned misalignment2(const unsigned char* p) {
   return static_cast<unsigned>(reinterpret_cast<unsigned long long>(p)) & 2u;
