@@ -48,6 +48,23 @@ bool element_suits(MoeVariant v, ElementKind e) {
   return v == MoeVariant::ScalarGguf ? e == ElementKind::F32 : e != ElementKind::F32;
 }
 
+// Calls fn(variant, format, element) for every kernel family of `families`, in their order: each
+// variant with each of the formats (GGUF variants) or with none (wmma), and each element type the
+// variant takes.
+template <class Fn>
+void for_each_family(const KernelFamilies& families, Fn&& fn) {
+  for (MoeVariant v : families.variants) {
+    std::vector<std::optional<GgufBlockFormat>> formats;
+    if (is_gguf(v))
+      formats.assign(families.formats.begin(), families.formats.end());
+    else
+      formats.push_back(std::nullopt);
+    for (const auto& f : formats)
+      for (ElementKind e : families.elements)
+        if (element_suits(v, e)) fn(v, f, e);
+  }
+}
+
 // The spec text of one combination: variant[:format]:element[:arch][:extra].
 std::string spec_text(MoeVariant v, std::optional<GgufBlockFormat> f, ElementKind e,
                       const std::optional<GpuArch>& arch, const std::string& extra) {
@@ -142,28 +159,18 @@ std::vector<PrecompileJob> matrix_jobs(const KernelFamilies& families,
                                        const std::vector<GpuArch>& archs) {
   std::vector<PrecompileJob> jobs;
   for (const GpuArch& arch : archs) {
-    for (MoeVariant v : families.variants) {
-      std::vector<std::optional<GgufBlockFormat>> formats;
-      if (is_gguf(v))
-        formats.assign(families.formats.begin(), families.formats.end());
-      else
-        formats.push_back(std::nullopt);
-      for (const auto& f : formats) {
-        for (ElementKind e : families.elements) {
-          if (!element_suits(v, e)) continue;
-          for (const std::string& tile : tiles) {
-            const std::string text =
-                spec_text(v, f, e, kernel_target(v, arch), tile == "default" ? "" : tile);
-            try {
-              parse_spec_text(text);
-            } catch (const Error& err) {
-              throw BadValue("--tile '" + tile + "': " + error_text(err));
-            }
-            jobs.push_back(job_from_text(text, arch, "flags"));
-          }
+    for_each_family(families, [&](MoeVariant v, std::optional<GgufBlockFormat> f, ElementKind e) {
+      for (const std::string& tile : tiles) {
+        const std::string text =
+            spec_text(v, f, e, kernel_target(v, arch), tile == "default" ? "" : tile);
+        try {
+          parse_spec_text(text);
+        } catch (const Error& err) {
+          throw BadValue("--tile '" + tile + "': " + error_text(err));
         }
+        jobs.push_back(job_from_text(text, arch, "flags"));
       }
-    }
+    });
   }
   return jobs;
 }
@@ -372,60 +379,50 @@ std::vector<PrecompileJob> preset_jobs(const std::vector<ModelShape>& models,
                                         {"gate_up", 2 * m.d_ff, m.d_model},
                                         {"down", m.d_model, m.d_ff}};
       for (const Projection& proj : projections) {
-        for (MoeVariant v : families.variants) {
-          std::vector<std::optional<GgufBlockFormat>> formats;
-          if (is_gguf(v))
-            formats.assign(families.formats.begin(), families.formats.end());
-          else
-            formats.push_back(std::nullopt);
-          for (const auto& f : formats) {
-            for (ElementKind e : families.elements) {
-              if (!element_suits(v, e)) continue;
-              for (bool prefill : {false, true}) {
-                const auto& counts = prefill ? std::span<const std::int64_t>(kPrefillTokens)
-                                             : std::span<const std::int64_t>(kDecodeTokens);
-                for (std::int64_t tokens : counts) {
-                  MoeDescriptor d;
-                  d.num_tokens = tokens;
-                  d.num_experts = m.experts;
-                  d.top_k = m.top_k;
-                  d.d_model = proj.k;
-                  d.d_expert = proj.n;
-                  d.variant = v;
-                  d.block_format = f;
-                  d.element = e;
-                  d.is_prefill = prefill;
-                  // What MoePlan::select does before it looks the kernel up.
-                  bool choosing_tile = false;
-                  try {
-                    const auto sizes = plan_checks::validate_descriptor(d);
-                    plan_checks::validate_arch(d, arch);
-                    PrecompileJob job;
-                    // Errors here come from MOEJIT_TILE_TABLE: the user's to fix, not a
-                    // problem select would reject.
-                    choosing_tile = true;
-                    job.spec = plan_checks::make_spec(d, arch, /*specialize_sizes=*/false);
-                    choosing_tile = false;
-                    plan_checks::validate_spec(job.spec, /*tile_requested=*/false);
-                    job.key_text = kernel_key_text(job.spec);
-                    for (bool weighted : {true, false})
-                      plan_checks::validate_launches(
-                          launch_plan(job.spec,
-                                      plan_checks::problem_dims(d, sizes.num_pairs, weighted)),
-                          arch, job.key_text);
-                    job.origin = "preset " + m.name + " " + proj.name +
-                                 " T=" + std::to_string(tokens) +
-                                 (prefill ? " prefill" : " decode");
-                    jobs.push_back(std::move(job));
-                  } catch (const Error&) {
-                    if (choosing_tile) throw;
-                    ++skipped;
-                  }
-                }
+        for_each_family(families, [&](MoeVariant v, std::optional<GgufBlockFormat> f,
+                                      ElementKind e) {
+          for (bool prefill : {false, true}) {
+            const auto& counts = prefill ? std::span<const std::int64_t>(kPrefillTokens)
+                                         : std::span<const std::int64_t>(kDecodeTokens);
+            for (std::int64_t tokens : counts) {
+              MoeDescriptor d;
+              d.num_tokens = tokens;
+              d.num_experts = m.experts;
+              d.top_k = m.top_k;
+              d.d_model = proj.k;
+              d.d_expert = proj.n;
+              d.variant = v;
+              d.block_format = f;
+              d.element = e;
+              d.is_prefill = prefill;
+              // What MoePlan::select does before it looks the kernel up.
+              bool choosing_tile = false;
+              try {
+                const auto sizes = plan_checks::validate_descriptor(d);
+                plan_checks::validate_arch(d, arch);
+                PrecompileJob job;
+                // Errors here come from MOEJIT_TILE_TABLE: the user's to fix, not a
+                // problem select would reject.
+                choosing_tile = true;
+                job.spec = plan_checks::make_spec(d, arch, /*specialize_sizes=*/false);
+                choosing_tile = false;
+                plan_checks::validate_spec(job.spec, /*tile_requested=*/false);
+                job.key_text = kernel_key_text(job.spec);
+                for (bool weighted : {true, false})
+                  plan_checks::validate_launches(
+                      launch_plan(job.spec,
+                                  plan_checks::problem_dims(d, sizes.num_pairs, weighted)),
+                      arch, job.key_text);
+                job.origin = "preset " + m.name + " " + proj.name + " T=" + std::to_string(tokens) +
+                             (prefill ? " prefill" : " decode");
+                jobs.push_back(std::move(job));
+              } catch (const Error&) {
+                if (choosing_tile) throw;
+                ++skipped;
               }
             }
           }
-        }
+        });
       }
     }
   }
