@@ -24,9 +24,10 @@ inline constexpr std::size_t kMaxTileCandidates = 20;
 // warps, direct (bk 0), and for the leading shapes their staged twins (bk of 32 chunks, at most
 // K rounded up to whole 16-byte words; 2 stages when K holds two segments); from 8 entries per
 // expert also int8 tensor-core tiles, ranked first (bm 16..64, bn 64 or 128, 4 or 8 warps, bk
-// 128 or 256, 3 or 4 stages); wmma_gguf on sm_90a with the formats of 32-element blocks and q4_K
-// also four register-weight tiles (rw, BM the typical segment rounded up to 32 entries, 32 to 192;
-// 4, 8 and 12 warps), after the default tiles. Same inputs, same list.
+// 128 or 256, 3 or 4 stages); wmma_gguf on sm_90a with the formats of register-weight tiles
+// (has_register_weight_tiles: 32-element blocks, q4_K, q6_K) also four register-weight tiles (rw,
+// BM the typical segment rounded up to 32 entries, 32 to 192; 4, 8 and 12 warps), after the default
+// tiles. Same inputs, same list.
 std::vector<Tile> candidate_tiles(MoeVariant variant, std::optional<GgufBlockFormat> format,
                                   ElementKind element, GpuArch arch, const ProblemDims& dims);
 

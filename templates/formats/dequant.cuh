@@ -202,10 +202,19 @@ __device__ __forceinline__ void nibble_groups(Staged qs, int e0, Emit emit) {
   }
 }
 
+// The 16-bit words at p and p + kGap (2-byte aligned) as one 32-bit word, low word first.
+template <int kGap>
+__device__ __forceinline__ unsigned u16_pair(const unsigned char* p) {
+  return load_u16(p) | (load_u16(p + kGap) << 16);
+}
+
+// The 32-bit little-endian word at a 2-byte aligned p (the qh field of q5_0 and q5_1).
+__device__ __forceinline__ unsigned word_a2(const unsigned char* p) { return u16_pair<2>(p); }
+
 // The 16-bit words at p and p + 8 (2-byte aligned) as one 32-bit word: the bytes of a lane's two
 // element pairs 8 apart in the register-weight kernel's fragments.
 __device__ __forceinline__ unsigned quad_pair_word(const unsigned char* p) {
-  return load_u16(p) | (load_u16(p + 8) << 16);
+  return u16_pair<8>(p);
 }
 
 // The register-weight kernel's codes of lane quad position t (0..3) of a 32-element block whose
@@ -238,6 +247,11 @@ __device__ __forceinline__ int scale_q3_k(const unsigned char* s, int t) {
 // f32(v) for 0 <= v < 2^22 (scales), exactly.
 __device__ __forceinline__ float small_f32(int v) {
   return __fsub_rn(__int_as_float(0x4B000000 | v), 8388608.0f);
+}
+
+// The f32 scale d * f32(sc) of a Q6_K sub-block half whose signed 8-bit scale is the byte sc.
+__device__ __forceinline__ float q6_k_scale(float d, unsigned char sc) {
+  return __fmul_rn(d, small_f32(static_cast<signed char>(sc) + 128) - 128.0f);
 }
 
 // dl = d * f32(sc_j) and ml = dmin * f32(m_j) of sub-block j of the Q4_K / Q5_K block at b (4-byte
@@ -332,7 +346,7 @@ struct Q5_0 : detail::OneGroupTask<Q5_0> {
   template <int kN>
   static __device__ __forceinline__ void dequantize_groups(detail::Staged b, int j0,
                                                            float (&y)[kN][8]) {
-    const unsigned qh = detail::load_u16(b.p + 2) | (detail::load_u16(b.p + 4) << 16);
+    const unsigned qh = detail::word_a2(b.p + 2);
     const detail::Scale8<16> scale(detail::half_at(b));
     detail::nibble_groups<kN, 2>(b + 6, j0 & (32 - 8 * kN), [&](int u, int e, uint2 q) {
       const unsigned h = qh >> e;
@@ -343,7 +357,7 @@ struct Q5_0 : detail::OneGroupTask<Q5_0> {
   }
   static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
                                                                bool live, float (&y)[8]) {
-    const unsigned qh = detail::load_u16(b + 2) | (detail::load_u16(b + 4) << 16);
+    const unsigned qh = detail::word_a2(b + 2);
     const float d = live ? detail::half_at(b) : 0.0f;
     const detail::Scale8<16> scale(d);
     scale(detail::quad_pair_high_bits(detail::quad_pair_nibbles(b + 6, t), qh, t), y);
@@ -374,7 +388,7 @@ struct Q5_1 : detail::OneGroupTask<Q5_1> {
   }
   static __device__ __forceinline__ void dequantize_quad_pairs(const unsigned char* b, int t,
                                                                bool live, float (&y)[8]) {
-    const unsigned qh = detail::load_u16(b + 4) | (detail::load_u16(b + 6) << 16);
+    const unsigned qh = detail::word_a2(b + 4);
     const float d = live ? detail::half_at(b) : 0.0f;
     const float m = live ? detail::half_at(b + 2) : 0.0f;
     detail::scale_add8(detail::quad_pair_high_bits(detail::quad_pair_nibbles(b + 8, t), qh, t), d,
@@ -557,8 +571,8 @@ struct Q6_K : detail::OneGroupTask<Q6_K> {
     float dl[kHalves];
 #pragma unroll
     for (int t = 0; t < kHalves; ++t) {
-      const int sc = static_cast<signed char>(b[192 + (j0 >> 4) + t]);
-      dl[t] = __fmul_rn(detail::half_at(b + 208), detail::small_f32(sc + 128) - 128.0f);
+      const unsigned char sc = b[192 + (j0 >> 4) + t];
+      dl[t] = detail::q6_k_scale(detail::half_at(b + 208), sc);
     }
     unsigned lo[2 * kN], hi[2 * kN];
     detail::load_words<2 * kN, 2>(b + 64 * h + 32 * (r & 1) + l0, lo);
@@ -589,10 +603,7 @@ struct Q6_K : detail::OneGroupTask<Q6_K> {
     const float d = live ? detail::half_at(b + 208) : 0.0f;
     float dl[2];
 #pragma unroll
-    for (int x = 0; x < 2; ++x) {
-      const int sc = static_cast<signed char>(b[192 + 2 * j + x]);
-      dl[x] = __fmul_rn(d, detail::small_f32(sc + 128) - 128.0f);
-    }
+    for (int x = 0; x < 2; ++x) dl[x] = detail::q6_k_scale(d, b[192 + 2 * j + x]);
     detail::Scale8<32>(dl[0]).word(q.x, y);
     detail::Scale8<32>(dl[1]).word(q.y, y + 4);
   }
