@@ -41,8 +41,8 @@ CommandHelp tune_help() {
           "tune [--preset tracked] [--shape E,TOPK,N,K ...] [--variant LIST] [--format LIST]\n"
           "                   [--element LIST] [--tokens LIST] [--iters N] [--warmup N] [-j N]\n"
           "                   [--max-candidates N] [--final-rounds N] [--final-margin PCT]\n"
-          "                   [--check-tokens N] [--weights] [--out FILE] [--merge] [--pin]\n"
-          "                   [--json]",
+          "                   [--check-tokens N] [--weights] [--out FILE] [--merge]\n"
+          "                   [--keep-margin PCT] [--pin] [--json]",
           "Measures the best tile of every problem point on GPU 0 and writes them as a tile table\n"
           "that MoePlan::select consults (PlanPreference::tile_table or MOEJIT_TILE_TABLE; see\n"
           "docs/tuning.md). A point is a family (variant, format, element type) x a shape\n"
@@ -61,7 +61,11 @@ CommandHelp tune_help() {
           "ranked by their first figure, after them. The first in that order is run once more\n"
           "and checked against the CPU reference as `moejit verify` does (on the point's first\n"
           "--check-tokens tokens), the next one taken when it fails. Candidates\n"
-          "that fail to compile, run or check are reported and skipped. The table is stamped\n"
+          "that fail to compile, run or check are reported and skipped. With --merge and\n"
+          "--keep-margin, a point that has an entry in --out also times that entry's tile (and\n"
+          "makes it a finalist when it is within --final-margin) and keeps it unless the fastest\n"
+          "candidate takes at least --keep-margin percent less time, so that a re-tune changes\n"
+          "only the tiles it measures as clearly faster. The table is stamped\n"
           "with this build (codegen version, template bundle hash), the device's architecture\n"
           "and name, and the UTC date; it goes to --out (default <cache dir>/tuning/<arch>.json),\n"
           "written atomically. Exit status 1 when there is no GPU or a point got no tile.",
@@ -72,6 +76,8 @@ CommandHelp tune_help() {
           "  moejit tune --preset tracked --variant scalar_gguf,wmma_gguf --pin \\\n"
           "      --out codegen/tile_tables/sm_90.json\n"
           "  moejit tune --shape 64,6,1408,2048 --variant wmma_gguf --format q4_k --merge\n"
+          "  moejit tune --preset tracked --variant scalar_gguf --tokens 1,8,32 --merge \\\n"
+          "      --keep-margin 1.5 --pin --out codegen/tile_tables/sm_90.json\n"
           "  moejit tune --shape 8,2,256,512 --tokens 4 --variant wmma --element f16 "
           "--max-candidates 2\n"};
 }
@@ -105,8 +111,11 @@ po::options_description tune_options() {
       ("weights", "tune with top-k weights (activation rows per pair, the down projection)")  //
       ("out", po::value<std::string>()->value_name("FILE"), "the table to write")             //
       ("merge", "keep the entries of an existing --out for points not tuned now")             //
-      ("pin", "stamp the table pinned: accepted by later builds (docs/tuning.md)")            //
-      ("json", "print the results as JSON on stdout")                                         //
+      ("keep-margin", po::value<double>()->value_name("PCT")->default_value(0.0),
+       "with --merge: a point keeps its tile in --out unless a candidate takes at least PCT "
+       "percent less time")                                                         //
+      ("pin", "stamp the table pinned: accepted by later builds (docs/tuning.md)")  //
+      ("json", "print the results as JSON on stdout")                               //
       ("help,h", "show this help");
   return desc;
 }
@@ -154,7 +163,9 @@ struct PointWork {
   std::vector<Candidate> candidates;
   std::string skipped;  // why select rejects the point
   std::optional<std::size_t> winner;
-  int experts_touched = 0;  // by the point's routing
+  int experts_touched = 0;               // by the point's routing
+  std::optional<std::size_t> incumbent;  // the candidate of the point's entry in --out (--merge)
+  bool kept = false;                     // the incumbent won by --keep-margin, not by its time
 };
 
 MoeDescriptor with_tile(MoeDescriptor d, const Tile& t) {
@@ -226,7 +237,8 @@ constexpr std::size_t kMaxFinalists = 4;
 // `order` ranks the timed candidates by their first figure. The leading ones within the margin
 // of the fastest (at most kMaxFinalists) are timed again, round after round, each round timing
 // them all in turn (the order reversed every other round, so that none always runs first), and
-// move to the front of `order` ranked by the median of their round figures.
+// move to the front of `order` ranked by the median of their round figures. The incumbent tile
+// (--merge) is a finalist whenever it is within the margin.
 void run_finals(PointWork& w, std::vector<std::size_t>& order,
                 const std::vector<std::optional<MoePlan>>& plans, DeviceProblem& device, int warmup,
                 int iters, const FinalRounds& finals) {
@@ -234,7 +246,8 @@ void run_finals(PointWork& w, std::vector<std::size_t>& order,
   const double limit = w.candidates[order.front()].median_us * (1.0 + finals.margin_percent / 100);
   std::vector<std::size_t> finalists;
   for (std::size_t i : order)
-    if (finalists.size() < kMaxFinalists && w.candidates[i].median_us <= limit)
+    if (w.candidates[i].median_us <= limit &&
+        (finalists.size() < kMaxFinalists || (w.incumbent && i == *w.incumbent)))
       finalists.push_back(i);
   if (finalists.size() < 2) return;
   std::vector<std::vector<double>> figures(finalists.size());
@@ -252,10 +265,19 @@ void run_finals(PointWork& w, std::vector<std::size_t>& order,
   std::copy(finalists.begin(), finalists.end(), order.begin());
 }
 
-// Times every compiled candidate of a point, times the finalists again, then checks the first in
-// the ranking (the next one when it fails).
+// The figure a candidate is ranked by: its finalist median when it was a finalist.
+double figure_us(const Candidate& c) { return c.final_us >= 0 ? c.final_us : c.median_us; }
+
+// Whether the incumbent tile stays first against the fastest candidate under --keep-margin:
+// unless the fastest takes at least keep_percent percent less time.
+bool keeps_incumbent(double incumbent_us, double fastest_us, double keep_percent) {
+  return keep_percent > 0 && fastest_us > incumbent_us * (1.0 - keep_percent / 100.0);
+}
+
+// Times every compiled candidate of a point, times the finalists again, puts the incumbent first
+// when --keep-margin keeps it, then checks the first in the ranking (the next one when it fails).
 void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, int iters,
-                const FinalRounds& finals, int check_tokens) {
+                const FinalRounds& finals, double keep_percent, int check_tokens) {
   std::vector<std::optional<MoePlan>> plans(w.candidates.size());
   std::size_t workspace = 16;
   for (std::size_t i = 0; i < w.candidates.size(); ++i) {
@@ -289,6 +311,14 @@ void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, 
     return w.candidates[a].median_us < w.candidates[b].median_us;
   });
   run_finals(w, order, plans, device, warmup, iters, finals);
+  bool keep = false;
+  if (w.incumbent && !order.empty() && order.front() != *w.incumbent) {
+    const auto at = std::find(order.begin(), order.end(), *w.incumbent);
+    keep =
+        at != order.end() && keeps_incumbent(figure_us(w.candidates[*at]),
+                                             figure_us(w.candidates[order.front()]), keep_percent);
+    if (keep) std::rotate(order.begin(), at, at + 1);
+  }
   const int tokens = check_tokens > 0 ? std::min(check_tokens, w.point.tokens) : w.point.tokens;
   std::optional<HostProblem> small;
   if (tokens < w.point.tokens) small = first_tokens(host, tokens);
@@ -315,8 +345,13 @@ void tune_point(PointWork& w, const HostProblem& host, int ordinal, int warmup, 
     }
     c.best = true;
     w.winner = i;
+    w.kept = keep && i == *w.incumbent;
     return;
   }
+}
+
+const char* best_mark(const PointWork& w, const Candidate& c) {
+  return !c.best ? "" : w.kept ? "  best (kept: the table's tile, within --keep-margin)" : "  best";
 }
 
 void print_point(const PointWork& w) {
@@ -331,16 +366,13 @@ void print_point(const PointWork& w) {
                   c.failure.substr(0, c.failure.find('\n')).c_str());
     else if (c.final_us >= 0)
       std::printf("  %-18s  %10.2f us  finals %.2f us%s\n", tile_table_text(c.tile).c_str(),
-                  c.median_us, c.final_us, c.best ? "  best" : "");
+                  c.median_us, c.final_us, best_mark(w, c));
     else if (c.median_us >= 0)
       std::printf("  %-18s  %10.2f us%s\n", tile_table_text(c.tile).c_str(), c.median_us,
-                  c.best ? "  best" : "");
+                  best_mark(w, c));
   }
   if (!w.winner) std::printf("  no tile passed\n");
 }
-
-// The figure a candidate is ranked by: its finalist median when it was a finalist.
-double figure_us(const Candidate& c) { return c.final_us >= 0 ? c.final_us : c.median_us; }
 
 nlohmann::json point_json(const PointWork& w) {
   nlohmann::json j = {{"point", point_text(w.point)}};
@@ -359,6 +391,8 @@ nlohmann::json point_json(const PointWork& w) {
   if (w.winner) {
     j["best"] = tile_table_text(w.candidates[*w.winner].tile);
     j["best_us"] = figure_us(w.candidates[*w.winner]);
+    if (w.incumbent) j["incumbent"] = tile_table_text(w.candidates[*w.incumbent].tile);
+    j["kept"] = w.kept;
   }
   return j;
 }
@@ -399,6 +433,12 @@ int run_tune(const Args& args) {
   const int check_tokens = vm["check-tokens"].as<int>();
   const FinalRounds finals{vm["final-rounds"].as<int>(), vm["final-margin"].as<double>()};
   const bool weighted = vm.count("weights") > 0;
+  const bool merge = vm.count("merge") > 0;
+  const double keep_percent = vm["keep-margin"].as<double>();
+  if (!(keep_percent >= 0 && keep_percent < 100))
+    usage_error(help, desc, "--keep-margin must be a percentage from 0 to below 100");
+  if (keep_percent > 0 && !merge)
+    usage_error(help, desc, "--keep-margin needs --merge (the table whose tiles are kept)");
   if (iters < 1) usage_error(help, desc, "--iters must be at least 1");
   if (warmup < 0) usage_error(help, desc, "--warmup must be at least 0");
   if (max_candidates < 0) usage_error(help, desc, "--max-candidates must be at least 0");
@@ -417,9 +457,21 @@ int run_tune(const Args& args) {
       vm.count("out") ? std::filesystem::path(vm["out"].as<std::string>())
                       : Knobs::get().cache_dir / "tuning" / (arch->to_string() + ".json");
 
+  // The table --merge adds to, read before anything is timed.
+  std::optional<TileTable> old;
+  if (merge && std::filesystem::exists(out)) {
+    const std::vector<std::uint8_t> bytes = read_file(out);
+    old = TileTable::parse(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), out.string());
+    if (!old->serves(*arch))
+      throw Error(ErrorCode::InvalidProblem, "--merge: '" + out.string() + "' holds a table for " +
+                                                 old->stamp.arch + ", this GPU is " +
+                                                 arch->to_string() + "; pick another --out");
+  }
+
   std::vector<PointWork> work;
   for (const TunePoint& p : points) {
-    PointWork w{p, tune_descriptor(p), {}, {}, std::nullopt, 0};
+    PointWork w{p, tune_descriptor(p), {}, {}, std::nullopt, 0, std::nullopt, false};
     try {
       plan_checks::validate_descriptor(w.descriptor);
       const ProblemDims dims = plan_checks::problem_dims(
@@ -430,12 +482,28 @@ int run_tune(const Args& args) {
                                                 kernel_target(p.family.variant, *arch), dims);
       if (max_candidates > 0 && tiles.size() > static_cast<std::size_t>(max_candidates))
         tiles.resize(static_cast<std::size_t>(max_candidates));
-      for (const Tile& t : tiles) {
+      // The point's entry in the merged table is timed too, so that it can be kept.
+      std::optional<Tile> incumbent;
+      if (keep_percent > 0 && old)
+        for (const TileTableEntry& e : old->entries)
+          if (same_point(e, point_entry(p, {}))) incumbent = e.tile;
+      const auto candidate = [&](const Tile& t) {
         Candidate c;
         c.tile = t;
         c.spec = plan_checks::make_spec(with_tile(w.descriptor, t), *arch, false);
         c.key = kernel_key_text(c.spec);
-        w.candidates.push_back(c);
+        return c;
+      };
+      for (const Tile& t : tiles) {
+        if (incumbent && t == *incumbent) w.incumbent = w.candidates.size();
+        w.candidates.push_back(candidate(t));
+      }
+      if (incumbent && !w.incumbent) {
+        try {  // a tile the rules of this build no longer accept is not kept
+          w.candidates.push_back(candidate(*incumbent));
+          w.incumbent = w.candidates.size() - 1;
+        } catch (const Error&) {
+        }
       }
     } catch (const Error& e) {
       w.skipped = error_text(e);
@@ -479,15 +547,14 @@ int run_tune(const Args& args) {
           part = typical_tokens(*full, w.point.tokens,
                                 problem_options(w.point, w.point.tokens, weighted).seed);
         w.experts_touched = (part ? *part : *full).touched_experts;
-        tune_point(w, part ? *part : *full, ordinal, warmup, iters, finals, check_tokens);
+        tune_point(w, part ? *part : *full, ordinal, warmup, iters, finals, keep_percent,
+                   check_tokens);
       } catch (const std::exception& e) {
         w.skipped = std::string("failed: ") + e.what();
       }
       if (w.winner) {
         const Candidate& c = w.candidates[*w.winner];
-        entries.push_back({w.point.family.variant, w.point.family.format, w.point.family.element,
-                           w.point.tokens, w.point.shape.experts, w.point.shape.top_k,
-                           w.point.shape.d_ff, w.point.shape.d_model, c.tile, figure_us(c)});
+        entries.push_back(point_entry(w.point, c.tile, figure_us(c)));
       } else {
         missing = true;
       }
@@ -504,16 +571,7 @@ int run_tune(const Args& args) {
   table.stamp.date = utc_now();
   table.stamp.pinned = vm.count("pin") > 0;
   table.entries = entries;
-  if (vm.count("merge") && std::filesystem::exists(out)) {
-    const std::vector<std::uint8_t> bytes = read_file(out);
-    const TileTable old = TileTable::parse(
-        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), out.string());
-    if (!old.serves(*arch))
-      throw Error(ErrorCode::InvalidProblem, "--merge: '" + out.string() + "' holds a table for " +
-                                                 old.stamp.arch + ", this GPU is " +
-                                                 arch->to_string() + "; pick another --out");
-    table.entries = merge_entries(old.entries, entries);
-  }
+  if (old) table.entries = merge_entries(old->entries, entries);
   if (!out.parent_path().empty()) std::filesystem::create_directories(out.parent_path());
   const std::string text = table.to_json();
   write_file_atomically(out, std::span<const std::uint8_t>(

@@ -76,6 +76,11 @@ std::string point_text(const TunePoint& p) {
          " K=" + std::to_string(p.shape.d_model);
 }
 
+TileTableEntry point_entry(const TunePoint& p, const Tile& tile, double us) {
+  return {p.family.variant, p.family.format, p.family.element, p.tokens, p.shape.experts,
+          p.shape.top_k,    p.shape.d_ff,    p.shape.d_model,  tile,     us};
+}
+
 bool same_point(const TileTableEntry& a, const TileTableEntry& b) {
   return a.variant == b.variant && a.format == b.format && a.element == b.element &&
          a.num_tokens == b.num_tokens && a.num_experts == b.num_experts && a.top_k == b.top_k &&

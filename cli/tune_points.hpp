@@ -46,6 +46,9 @@ MoeDescriptor tune_descriptor(const TunePoint& point);
 // "wmma_gguf:q4_k:bf16 T=8 E=128 top_k=8 N=768 K=2048".
 std::string point_text(const TunePoint& point);
 
+// The table entry of a point with the given tile and time.
+TileTableEntry point_entry(const TunePoint& point, const Tile& tile, double us = 0);
+
 // Whether an entry was measured for the same point.
 bool same_point(const TileTableEntry& a, const TileTableEntry& b);
 

@@ -3,6 +3,8 @@
 // getting the winning tile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -53,7 +55,7 @@ TEST_F(CliTune, HelpListsEveryOption) {
   for (const char* option :
        {"--preset", "--shape", "--variant", "--format", "--element", "--tokens", "--iters",
         "--warmup", "--jobs", "--max-candidates", "--final-rounds", "--final-margin",
-        "--check-tokens", "--out", "--merge", "--pin", "--json"})
+        "--check-tokens", "--out", "--merge", "--keep-margin", "--pin", "--json"})
     EXPECT_TRUE(contains(r.out, option)) << option;
   EXPECT_TRUE(contains(r.out, "docs/tuning.md"));
   EXPECT_TRUE(contains(run_clean({"--help"}).out, "tune"));
@@ -69,6 +71,10 @@ TEST_F(CliTune, UsageErrorsExitWithStatus2) {
         {"tune", "--preset", "tracked", "--final-rounds", "-1"},
         {"tune", "--preset", "tracked", "--final-margin", "-5"},
         {"tune", "--preset", "tracked", "--final-margin", "nan"},
+        {"tune", "--preset", "tracked", "--keep-margin", "2"},
+        {"tune", "--preset", "tracked", "--merge", "--keep-margin", "-1"},
+        {"tune", "--preset", "tracked", "--merge", "--keep-margin", "100"},
+        {"tune", "--preset", "tracked", "--merge", "--keep-margin", "nan"},
         {"tune", "--preset", "tracked", "--variant", "scalar_gguf", "--element", "f16"}}) {
     const CliResult r = run_clean(args);
     EXPECT_EQ(r.status, 2) << args.back() << ": " << r.err;
@@ -149,6 +155,74 @@ TEST_F(CliTune, FinalistsAreRankedByTheirRounds) {
   ASSERT_EQ(plain.status, 0) << plain.out << plain.err;
   for (const auto& c : nlohmann::json::parse(plain.out)["points"][0]["candidates"])
     EXPECT_FALSE(c.contains("final_us")) << c.dump();
+}
+
+// --merge --keep-margin: the tile the table holds for the point is timed even when it is not
+// among the candidates, and stays unless the fastest candidate beats it by the margin.
+TEST_F(CliTune, KeepMarginKeepsTheTablesTile) {
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: tune needs a GPU";
+  const CliResult first = tune_two_candidates({"--final-rounds", "0"}, "sm.json");
+  ASSERT_EQ(first.status, 0) << first.out << first.err;
+  const auto candidates = nlohmann::json::parse(first.out)["points"][0]["candidates"];
+  ASSERT_EQ(candidates.size(), 2u);
+  // The table names the second candidate, which a run with one candidate does not time.
+  const std::string second = candidates[1]["tile"].get<std::string>();
+  auto table = nlohmann::json::parse(slurp(path("sm.json")));
+  table["entries"][0]["tile"] = second;
+  std::ofstream(path("keep.json")) << table.dump();
+
+  const auto tune_one = [&](const std::string& margin) {
+    return run_clean({"tune",
+                      "--shape",
+                      "8,2,256,512",
+                      "--tokens",
+                      "4",
+                      "--variant",
+                      "wmma",
+                      "--element",
+                      "f16",
+                      "--iters",
+                      "5",
+                      "--warmup",
+                      "1",
+                      "--max-candidates",
+                      "1",
+                      "--final-rounds",
+                      "0",
+                      "--merge",
+                      "--keep-margin",
+                      margin,
+                      "--out",
+                      path("keep.json").string(),
+                      "--json"},
+                     {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  };
+  const CliResult kept = tune_one("99");
+  ASSERT_EQ(kept.status, 0) << kept.out << kept.err;
+  const auto point = nlohmann::json::parse(kept.out)["points"][0];
+  ASSERT_EQ(point["candidates"].size(), 2u) << point.dump();
+  EXPECT_EQ(point["incumbent"].get<std::string>(), second);
+  EXPECT_EQ(point["best"].get<std::string>(), second);
+  double fastest = 1e30;
+  for (const auto& c : point["candidates"])
+    fastest = std::min(fastest, c["median_us"].get<double>());
+  // Kept when it was not the fastest; its own time goes into the table either way.
+  if (point["kept"].get<bool>())
+    EXPECT_GE(point["best_us"].get<double>(), fastest) << point.dump();
+  else
+    EXPECT_DOUBLE_EQ(point["best_us"].get<double>(), fastest) << point.dump();
+  const TileTable written = TileTable::parse(slurp(path("keep.json")), "keep.json");
+  ASSERT_EQ(written.entries.size(), 1u);
+  EXPECT_EQ(tile_table_text(written.entries[0].tile), second);
+  EXPECT_DOUBLE_EQ(written.entries[0].us, point["best_us"].get<double>());
+
+  // Without a margin the table's tile is not timed: only the one candidate is.
+  const CliResult plain = tune_one("0");
+  ASSERT_EQ(plain.status, 0) << plain.out << plain.err;
+  const auto plain_point = nlohmann::json::parse(plain.out)["points"][0];
+  EXPECT_EQ(plain_point["candidates"].size(), 1u);
+  EXPECT_FALSE(plain_point.contains("incumbent"));
+  EXPECT_FALSE(plain_point["kept"].get<bool>());
 }
 
 // A point below the largest token count of its shape is routed by its own draw, the one
