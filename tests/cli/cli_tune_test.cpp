@@ -23,9 +23,9 @@ bool contains(const std::string& text, const std::string& part) {
 class CliTune : public CliTest {
  protected:
   // `moejit tune --json` of the small wmma f16 point (E 8, top_k 2, N 256, K 512, 4 tokens) with
-  // its first two candidates, finals set by `final_args`.
-  CliResult tune_two_candidates(const std::vector<std::string>& final_args,
-                                const std::string& out) const {
+  // its first `candidates` candidates, writing `out`, `extra` options appended.
+  CliResult tune_small_point(int candidates, const std::vector<std::string>& extra,
+                             const std::string& out) const {
     std::vector<std::string> args = {"tune",
                                      "--shape",
                                      "8,2,256,512",
@@ -40,12 +40,18 @@ class CliTune : public CliTest {
                                      "--warmup",
                                      "1",
                                      "--max-candidates",
-                                     "2",
+                                     std::to_string(candidates),
                                      "--out",
                                      path(out).string(),
                                      "--json"};
-    args.insert(args.end(), final_args.begin(), final_args.end());
+    args.insert(args.end(), extra.begin(), extra.end());
     return run_clean(args, {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  }
+
+  // The same with its first two candidates, finals set by `final_args`.
+  CliResult tune_two_candidates(const std::vector<std::string>& final_args,
+                                const std::string& out) const {
+    return tune_small_point(2, final_args, out);
   }
 };
 
@@ -172,30 +178,8 @@ TEST_F(CliTune, KeepMarginKeepsTheTablesTile) {
   std::ofstream(path("keep.json")) << table.dump();
 
   const auto tune_one = [&](const std::string& margin) {
-    return run_clean({"tune",
-                      "--shape",
-                      "8,2,256,512",
-                      "--tokens",
-                      "4",
-                      "--variant",
-                      "wmma",
-                      "--element",
-                      "f16",
-                      "--iters",
-                      "5",
-                      "--warmup",
-                      "1",
-                      "--max-candidates",
-                      "1",
-                      "--final-rounds",
-                      "0",
-                      "--merge",
-                      "--keep-margin",
-                      margin,
-                      "--out",
-                      path("keep.json").string(),
-                      "--json"},
-                     {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+    return tune_small_point(1, {"--final-rounds", "0", "--merge", "--keep-margin", margin},
+                            "keep.json");
   };
   const CliResult kept = tune_one("99");
   ASSERT_EQ(kept.status, 0) << kept.out << kept.err;
