@@ -52,11 +52,20 @@ __device__ __forceinline__ unsigned ld_u32(const unsigned char* p) {
     return __ldg(reinterpret_cast<const unsigned int*>(p));
   }
 }
-template <bool kShared = false, int kSegment = 0>
+// kKeepL1 false (16-byte loads with the 256-byte segment only): .L1::no_allocate, see
+// ld_u128_once.
+template <bool kShared = false, int kSegment = 0, bool kKeepL1 = true>
 __device__ __forceinline__ uint4 ld_u128(const unsigned char* p) {
   static_assert(kSegment == 0 || kSegment == 256, "0 or 256 bytes");
+  static_assert(kKeepL1 || (!kShared && kSegment == 256), "no_allocate: 256-byte global loads");
   if constexpr (kShared) {
     return *reinterpret_cast<const uint4*>(p);
+  } else if constexpr (kSegment == 256 && !kKeepL1) {
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
   } else if constexpr (kSegment == 256) {
     uint4 v;
     asm("ld.global.nc.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
@@ -74,11 +83,7 @@ __device__ __forceinline__ uint4 ld_u128(const unsigned char* p) {
 // neighbours a later load of the same lane reads: the k-quant and 32-element decoders lose up to
 // 2x without L1 (docs/benchmarks.md).
 __device__ __forceinline__ uint4 ld_u128_once(const unsigned char* p) {
-  uint4 v;
-  asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-      : "l"(p));
-  return v;
+  return ld_u128<false, 256, false>(p);
 }
 
 // 0 when p is 4-byte aligned, 2 when it is only 2-byte aligned.
