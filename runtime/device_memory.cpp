@@ -61,6 +61,15 @@ void DeviceBuffer::fill_bytes(std::uint8_t value) {
   driver::check(driver::api().cuMemsetD8(ptr_, value, bytes_), "cuMemsetD8");
 }
 
+void DeviceBuffer::fill_halves(std::uint16_t value) {
+  if (bytes_ % 2 != 0)
+    throw Error(ErrorCode::InvalidProblem,
+                "fill_halves needs a buffer of whole 2-byte elements, this one has " +
+                    std::to_string(bytes_) + " bytes");
+  if (bytes_ == 0) return;
+  driver::check(driver::api().cuMemsetD16(ptr_, value, bytes_ / 2), "cuMemsetD16");
+}
+
 void DeviceBuffer::fill_words(std::uint32_t value) {
   if (bytes_ % 4 != 0)
     throw Error(ErrorCode::InvalidProblem,

@@ -44,7 +44,8 @@ class DeviceBuffer {
   void upload(const void* host, std::size_t bytes);
   void download(void* host, std::size_t bytes) const;
   void fill_bytes(std::uint8_t value);
-  void fill_words(std::uint32_t value);  // bytes() must be a multiple of 4
+  void fill_halves(std::uint16_t value);  // bytes() must be a multiple of 2
+  void fill_words(std::uint32_t value);   // bytes() must be a multiple of 4
 
   template <class T>
   std::vector<T> to_host() const {

@@ -86,6 +86,7 @@ Loaded load() {
   MOEJIT_LOAD(cuMemcpyDtoH);
   MOEJIT_LOAD(cuMemcpyDtoD);
   MOEJIT_LOAD(cuMemsetD8);
+  MOEJIT_LOAD(cuMemsetD16);
   MOEJIT_LOAD(cuMemsetD32);
   MOEJIT_LOAD(cuEventCreate);
   MOEJIT_LOAD(cuEventDestroy);

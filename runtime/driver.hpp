@@ -53,6 +53,7 @@ struct Api {
   decltype(&::cuMemcpyDtoH) cuMemcpyDtoH;
   decltype(&::cuMemcpyDtoD) cuMemcpyDtoD;
   decltype(&::cuMemsetD8) cuMemsetD8;
+  decltype(&::cuMemsetD16) cuMemsetD16;
   decltype(&::cuMemsetD32) cuMemsetD32;
   decltype(&::cuEventCreate) cuEventCreate;
   decltype(&::cuEventDestroy) cuEventDestroy;

@@ -1,5 +1,6 @@
 // moejit verify and bench on the real binary: without a GPU a clear no-device message and exit
-// status 1 (never a crash); on a GPU machine a small problem passes and is timed.
+// status 1 (never a crash); on a GPU machine small problems (one with an odd count of 16-bit
+// outputs) pass and are timed.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,18 @@ TEST_F(CliGpuCommands, VerifyPassesOnTheGpu) {
   EXPECT_TRUE(j["pass"].get<bool>());
   EXPECT_EQ(j["checked"], 4 * 2 * 128);
   EXPECT_TRUE(contains(j["kernel"].get<std::string>(), "wmma_gguf:q4_k:bf16:sm_"));
+}
+
+TEST_F(CliGpuCommands, VerifyChecksAnOddCountOfHalfOutputs) {
+  if (!driver::available()) GTEST_SKIP() << "no CUDA device: verify needs a GPU";
+  // 3 pairs x 45 bf16 columns: 270 bytes of output, not whole 4-byte words.
+  const CliResult r = run_clean({"verify", "wmma:bf16", "--tokens", "3", "--experts", "4",
+                                 "--top-k", "1", "--n", "45", "--k", "264", "--json"},
+                                {"MOEJIT_CACHE_DIR=" + path("cache").string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["pass"].get<bool>());
+  EXPECT_EQ(j["checked"], 3 * 45);
 }
 
 TEST_F(CliGpuCommands, BenchTimesOnTheGpu) {

@@ -213,7 +213,10 @@ HostOperands make_operands(const Case& c) {
 }
 
 void DeviceOperands::poison() {
-  output.fill_words(output_poison);
+  if (f32_output)
+    output.fill_words(output_poison);
+  else
+    output.fill_halves(static_cast<std::uint16_t>(output_poison));
   workspace.fill_bytes(0xA5);
 }
 
@@ -230,8 +233,9 @@ DeviceOperands upload_operands(const Case& c, const HostOperands& ops,
   d.topk_weights = upload(ops.topk_weights);
   d.output = DeviceBuffer(out_count * (f32_out ? 4 : 2));
   d.workspace = DeviceBuffer(workspace_bytes);
-  const std::uint32_t nan16 = c.element == ElementKind::Bf16 ? 0x7FC0 : 0x7E00;
-  d.output_poison = f32_out ? 0x7FC00000u : (nan16 << 16) | nan16;
+  const std::uint16_t nan16 = c.element == ElementKind::Bf16 ? 0x7FC0 : 0x7E00;
+  d.f32_output = f32_out;
+  d.output_poison = f32_out ? 0x7FC00000u : nan16;
 
   MoeArgs& a = d.args;
   a.activations = d.activations.get();

@@ -1,6 +1,6 @@
 // Edge-case shapes and routings on a representative set of kernels: top_k 1 and 8, one expert,
-// 128, 200 and 1500 experts (most empty), K over many blocks, 1 to 4096 tokens, every token on one
-// expert, null top-k weights, out-of-range expert and pair ids, both tile families.
+// 128, 200 and 1500 experts (most empty), K over many blocks, 1 to 4096 tokens, odd N, every token
+// on one expert, null top-k weights, out-of-range expert and pair ids, both tile families.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -40,6 +40,7 @@ std::vector<Case> edge_shapes() {
   s.push_back(shape(300, 200, 4, 48, 256));  // tile mapping over 200 experts (two vote rounds)
   s.push_back(shape(9, 8, 2, 40, 4096));     // K over 16 super-blocks / 128 blocks
   s.push_back(shape(4096, 8, 2, 64, 256));   // many tokens
+  s.push_back(shape(5, 8, 1, 77, 256));      // odd N and an odd count of 16-bit outputs
   Case hot = shape(300, 8, 2, 48, 256);      // every token's slots on the same two experts
   hot.routing = RoutingKind::OneExpert;
   s.push_back(hot);

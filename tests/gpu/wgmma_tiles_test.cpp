@@ -33,6 +33,7 @@ std::vector<Case> wgmma_cases() {
   shapes.push_back(shape(700, 3, 1, 136, 256));  // segments over 192 rows: several m-tiles
   shapes.push_back(shape(40, 64, 8, 72, 136));   // top_k 8, most segments below 16 rows
   shapes.push_back(shape(5, 8, 2, 520, 1024));   // decode-sized, many K steps
+  shapes.push_back(shape(75, 4, 1, 201, 256));   // odd N: columns stored one by one
   Case hot = shape(300, 8, 2, 96, 192);          // every token on the same two experts
   hot.routing = RoutingKind::OneExpert;
   shapes.push_back(hot);

@@ -1,8 +1,8 @@
 // The Wmma decode kernel (tiles of 1 stage, templates/wmma_decode.cuh) with pinned tiles on
-// ragged shapes: N not a multiple of the tile, K not a multiple of the K block (zero-filled
-// tails) and of one step only (idle K slices), one entry per expert (entry mapping, early weight
-// loads) and several m-tiles per expert (tile mapping), one hot expert, top_k 8, out-of-range
-// ids, null and present top-k weights, f16 and bf16.
+// ragged shapes: N not a multiple of the tile (and odd), K not a multiple of the K block
+// (zero-filled tails) and of one step only (idle K slices), one entry per expert (entry mapping,
+// early weight loads) and several m-tiles per expert (tile mapping), one hot expert, top_k 8,
+// out-of-range ids, null and present top-k weights, f16 and bf16.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -21,6 +21,7 @@ std::vector<Case> decode_cases() {
   shapes.push_back(shape(1, 16, 8, 200, 2048));  // one entry per expert
   shapes.push_back(shape(3, 4, 2, 72, 328));     // K: 10 steps of 32 and a tail of 8
   shapes.push_back(shape(2, 8, 2, 40, 32));      // K of one step: idle slices
+  shapes.push_back(shape(3, 4, 1, 45, 264));     // odd N, an odd count of outputs
   shapes.push_back(shape(40, 4, 2, 136, 512));   // 20 entries per expert: several m-tiles
   Case hot = shape(24, 8, 2, 96, 256);           // every token on the same two experts
   hot.routing = RoutingKind::OneExpert;
