@@ -61,20 +61,21 @@ void DeviceBuffer::fill_bytes(std::uint8_t value) {
   driver::check(driver::api().cuMemsetD8(ptr_, value, bytes_), "cuMemsetD8");
 }
 
-void DeviceBuffer::fill_halves(std::uint16_t value) {
-  if (bytes_ % 2 != 0)
+void DeviceBuffer::require_whole_elements(const char* fill, std::size_t element_bytes) const {
+  if (bytes_ % element_bytes != 0)
     throw Error(ErrorCode::InvalidProblem,
-                "fill_halves needs a buffer of whole 2-byte elements, this one has " +
-                    std::to_string(bytes_) + " bytes");
+                std::string(fill) + " needs a buffer of whole " + std::to_string(element_bytes) +
+                    "-byte elements, this one has " + std::to_string(bytes_) + " bytes");
+}
+
+void DeviceBuffer::fill_halves(std::uint16_t value) {
+  require_whole_elements("fill_halves", 2);
   if (bytes_ == 0) return;
   driver::check(driver::api().cuMemsetD16(ptr_, value, bytes_ / 2), "cuMemsetD16");
 }
 
 void DeviceBuffer::fill_words(std::uint32_t value) {
-  if (bytes_ % 4 != 0)
-    throw Error(ErrorCode::InvalidProblem,
-                "fill_words needs a buffer of whole 4-byte words, this one has " +
-                    std::to_string(bytes_) + " bytes");
+  require_whole_elements("fill_words", 4);
   if (bytes_ == 0) return;
   driver::check(driver::api().cuMemsetD32(ptr_, value, bytes_ / 4), "cuMemsetD32");
 }

@@ -55,6 +55,9 @@ class DeviceBuffer {
   }
 
  private:
+  // Throws Error(InvalidProblem), naming `fill`, unless bytes() is a multiple of element_bytes.
+  void require_whole_elements(const char* fill, std::size_t element_bytes) const;
+
   CUdeviceptr ptr_ = 0;
   std::size_t bytes_ = 0;
 };

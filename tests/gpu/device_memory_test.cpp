@@ -8,6 +8,7 @@
 #include "moejit/error.hpp"
 #include "runtime/device_memory.hpp"
 #include "tests/gpu/gpu_case.hpp"
+#include "tests/runtime/error_matchers.hpp"
 
 namespace moejit::gputest {
 namespace {
@@ -31,19 +32,11 @@ TEST(DeviceMemory, FillsWords) {
 TEST(DeviceMemory, RefusesFillsOfPartialElements) {
   MOEJIT_REQUIRE_GPU();
   DeviceBuffer odd(7);
-  try {
-    odd.fill_halves(1);
-    ADD_FAILURE() << "fill_halves of 7 bytes did not throw";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::InvalidProblem);
-  }
+  EXPECT_TRUE(testing::throws_error([&] { odd.fill_halves(1); }, ErrorCode::InvalidProblem,
+                                    {"fill_halves", "7 bytes"}));
   DeviceBuffer halves(6);
-  try {
-    halves.fill_words(1);
-    ADD_FAILURE() << "fill_words of 6 bytes did not throw";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::InvalidProblem);
-  }
+  EXPECT_TRUE(testing::throws_error([&] { halves.fill_words(1); }, ErrorCode::InvalidProblem,
+                                    {"fill_words", "6 bytes"}));
 }
 
 }  // namespace
