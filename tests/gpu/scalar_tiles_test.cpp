@@ -83,11 +83,12 @@ std::vector<Case> scalar_tile_cases() {
     }
 
   // Int8 tensor-core tiles (bm >= 16), each with the formats its bk holds whole chunks of, on the
-  // shapes above and on crowded ones: segments longer than a window, K not a multiple of bk, and
-  // entries in random order (windows then span many experts).
+  // shapes above and on crowded ones: segments longer than a window, K not a multiple of bk, odd
+  // N, and entries in random order (windows then span many experts).
   std::vector<Case> mma_shapes = shapes;
   mma_shapes.push_back(shape(150, 8, 2, 136, 1024));  // about 38 entries per expert
   mma_shapes.push_back(shape(300, 4, 1, 80, 512));    // about 75 per expert: segments > 64
+  mma_shapes.push_back(shape(90, 4, 1, 77, 512));     // odd N: columns stored one by one
   Case shuffled = shape(60, 8, 2, 72, 768);
   shuffled.shuffled = true;
   mma_shapes.push_back(shuffled);
