@@ -108,6 +108,14 @@ void expect_correct(const RunOutcome& r);
 // the cache. Errors are left for the tests to report.
 void prewarm(const std::vector<Case>& cases);
 
+// The fixture of a parameterized suite over cases(): every case's kernel is compiled (prewarm)
+// before the suite's first test.
+template <std::vector<Case> (*kCases)()>
+class PrewarmedCases : public ::testing::TestWithParam<Case> {
+ public:
+  static void SetUpTestSuite() { prewarm(kCases()); }
+};
+
 // How gtest prints a case (its name, not its bytes).
 inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name(); }
 

@@ -37,10 +37,7 @@ std::vector<Case> wide_cases() {
   };
 }
 
-class GridLimits : public ::testing::TestWithParam<Case> {
- public:
-  static void SetUpTestSuite() { prewarm(wide_cases()); }
-};
+using GridLimits = PrewarmedCases<wide_cases>;
 
 TEST_P(GridLimits, ColumnTilesPastTheGridsYLimitMatchTheReference) {
   MOEJIT_REQUIRE_GPU();

@@ -65,10 +65,7 @@ std::vector<Case> matrix_cases() {
   return cases;
 }
 
-class MoeCorrectness : public ::testing::TestWithParam<Case> {
- public:
-  static void SetUpTestSuite() { prewarm(matrix_cases()); }
-};
+using MoeCorrectness = PrewarmedCases<matrix_cases>;
 
 TEST_P(MoeCorrectness, MatchesReferenceWithinGuarantee) {
   MOEJIT_REQUIRE_GPU();

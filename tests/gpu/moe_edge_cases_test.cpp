@@ -71,10 +71,7 @@ std::vector<Case> edge_cases() {
   return cases;
 }
 
-class MoeEdgeCases : public ::testing::TestWithParam<Case> {
- public:
-  static void SetUpTestSuite() { prewarm(edge_cases()); }
-};
+using MoeEdgeCases = PrewarmedCases<edge_cases>;
 
 TEST_P(MoeEdgeCases, MatchesReferenceWithinGuarantee) {
   MOEJIT_REQUIRE_GPU();

@@ -138,10 +138,7 @@ std::vector<Case> scalar_tile_cases() {
   return cases;
 }
 
-class ScalarGgufTiles : public ::testing::TestWithParam<Case> {
- public:
-  static void SetUpTestSuite() { prewarm(scalar_tile_cases()); }
-};
+using ScalarGgufTiles = PrewarmedCases<scalar_tile_cases>;
 
 TEST_P(ScalarGgufTiles, MatchesReferenceWithinGuarantee) {
   MOEJIT_REQUIRE_GPU();

@@ -50,10 +50,7 @@ std::vector<Case> decode_cases() {
   return cases;
 }
 
-class WmmaDecodeTiles : public ::testing::TestWithParam<Case> {
- public:
-  static void SetUpTestSuite() { prewarm(decode_cases()); }
-};
+using WmmaDecodeTiles = PrewarmedCases<decode_cases>;
 
 TEST_P(WmmaDecodeTiles, MatchesReferenceWithinGuarantee) {
   MOEJIT_REQUIRE_GPU();
