@@ -221,7 +221,7 @@ int run_precompile(const Args& args) {
   };
 
   std::vector<PrecompileJob> jobs;
-  std::size_t rejected = 0;
+  PresetRejections rejected;
   try {
     const KernelFamilies families{parse_variant_list(vm["variant"].as<std::string>()),
                                   parse_format_list(vm["format"].as<std::string>()),
@@ -252,6 +252,10 @@ int run_precompile(const Args& args) {
   const std::size_t merged = merge_duplicates(jobs);
   if (jobs.empty() && from_manifest && !from_preset)
     usage_error(help, desc, "nothing to compile: the manifest lists no kernel");
+  if (jobs.empty() && rejected.count > 0)
+    usage_error(help, desc,
+                "nothing to compile: select rejects all " + std::to_string(rejected.count) +
+                    " problems of the given models; the first: " + rejected.first);
   if (jobs.empty())
     usage_error(help, desc,
                 "nothing to compile: no combination of the given --variant, --format and --dtype "
@@ -313,7 +317,7 @@ int run_precompile(const Args& args) {
                                     {"cached", cached},
                                     {"failed", failed},
                                     {"duplicates_merged", merged},
-                                    {"rejected_by_select", rejected},
+                                    {"rejected_by_select", rejected.count},
                                     {"kernels", kernels}};
     std::cout << summary.dump(2) << "\n";
   } else {
@@ -328,8 +332,8 @@ int run_precompile(const Args& args) {
               << "  already cached  " << cached << "\n"
               << "  failed          " << failed << "\n";
     if (merged > 0) std::cout << "  (" << merged << " duplicate specs merged)\n";
-    if (rejected > 0)
-      std::cout << "  (" << rejected << " preset problems select rejects were left out)\n";
+    if (rejected.count > 0)
+      std::cout << "  (" << rejected.count << " preset problems select rejects were left out)\n";
     if (failed > 0) {
       std::cout << "failed kernels:\n";
       for (std::size_t i = 0; i < jobs.size(); ++i) {

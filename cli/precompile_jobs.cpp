@@ -347,6 +347,10 @@ ModelShape parse_model_shape(const std::string& text) {
     throw BadValue("--shape '" + text +
                    "': give four positive integers E,TOPK,N,K (experts, experts per token, the "
                    "expert FFN width, the model width), e.g. 128,8,768,2048");
+  if (v[1] > v[0])
+    throw BadValue("--shape '" + text + "': TOPK " + std::to_string(v[1]) +
+                   " exceeds the number of experts E " + std::to_string(v[0]) +
+                   " (each token picks TOPK distinct experts)");
   return ModelShape{"shape " + text, v[0], v[1], v[2], v[3]};
 }
 
@@ -370,59 +374,63 @@ std::string preset_help() {
 
 std::vector<PrecompileJob> preset_jobs(const std::vector<ModelShape>& models,
                                        const KernelFamilies& families,
-                                       const std::vector<GpuArch>& archs, std::size_t* rejected) {
+                                       const std::vector<GpuArch>& archs,
+                                       PresetRejections* rejected) {
   std::vector<PrecompileJob> jobs;
-  std::size_t skipped = 0;
+  PresetRejections skipped;
   for (const GpuArch& arch : archs) {
     for (const ModelShape& m : models) {
       const Projection projections[] = {{"gate/up", m.d_ff, m.d_model},
                                         {"gate_up", 2 * m.d_ff, m.d_model},
                                         {"down", m.d_model, m.d_ff}};
       for (const Projection& proj : projections) {
-        for_each_family(families, [&](MoeVariant v, std::optional<GgufBlockFormat> f,
-                                      ElementKind e) {
-          for (bool prefill : {false, true}) {
-            const auto& counts = prefill ? std::span<const std::int64_t>(kPrefillTokens)
-                                         : std::span<const std::int64_t>(kDecodeTokens);
-            for (std::int64_t tokens : counts) {
-              MoeDescriptor d;
-              d.num_tokens = tokens;
-              d.num_experts = m.experts;
-              d.top_k = m.top_k;
-              d.d_model = proj.k;
-              d.d_expert = proj.n;
-              d.variant = v;
-              d.block_format = f;
-              d.element = e;
-              d.is_prefill = prefill;
-              // What MoePlan::select does before it looks the kernel up.
-              bool choosing_tile = false;
-              try {
-                const auto sizes = plan_checks::validate_descriptor(d);
-                plan_checks::validate_arch(d, arch);
-                PrecompileJob job;
-                // Errors here come from MOEJIT_TILE_TABLE: the user's to fix, not a
-                // problem select would reject.
-                choosing_tile = true;
-                job.spec = plan_checks::make_spec(d, arch, /*specialize_sizes=*/false);
-                choosing_tile = false;
-                plan_checks::validate_spec(job.spec, /*tile_requested=*/false);
-                job.key_text = kernel_key_text(job.spec);
-                for (bool weighted : {true, false})
-                  plan_checks::validate_launches(
-                      launch_plan(job.spec,
-                                  plan_checks::problem_dims(d, sizes.num_pairs, weighted)),
-                      arch, job.key_text);
-                job.origin = "preset " + m.name + " " + proj.name + " T=" + std::to_string(tokens) +
-                             (prefill ? " prefill" : " decode");
-                jobs.push_back(std::move(job));
-              } catch (const Error&) {
-                if (choosing_tile) throw;
-                ++skipped;
+        for_each_family(
+            families, [&](MoeVariant v, std::optional<GgufBlockFormat> f, ElementKind e) {
+              for (bool prefill : {false, true}) {
+                const auto& counts = prefill ? std::span<const std::int64_t>(kPrefillTokens)
+                                             : std::span<const std::int64_t>(kDecodeTokens);
+                for (std::int64_t tokens : counts) {
+                  MoeDescriptor d;
+                  d.num_tokens = tokens;
+                  d.num_experts = m.experts;
+                  d.top_k = m.top_k;
+                  d.d_model = proj.k;
+                  d.d_expert = proj.n;
+                  d.variant = v;
+                  d.block_format = f;
+                  d.element = e;
+                  d.is_prefill = prefill;
+                  const std::string origin = "preset " + m.name + " " + proj.name +
+                                             " T=" + std::to_string(tokens) +
+                                             (prefill ? " prefill" : " decode");
+                  // What MoePlan::select does before it looks the kernel up.
+                  bool choosing_tile = false;
+                  try {
+                    const auto sizes = plan_checks::validate_descriptor(d);
+                    plan_checks::validate_arch(d, arch);
+                    PrecompileJob job;
+                    // Errors here come from MOEJIT_TILE_TABLE: the user's to fix, not a
+                    // problem select would reject.
+                    choosing_tile = true;
+                    job.spec = plan_checks::make_spec(d, arch, /*specialize_sizes=*/false);
+                    choosing_tile = false;
+                    plan_checks::validate_spec(job.spec, /*tile_requested=*/false);
+                    job.key_text = kernel_key_text(job.spec);
+                    for (bool weighted : {true, false})
+                      plan_checks::validate_launches(
+                          launch_plan(job.spec,
+                                      plan_checks::problem_dims(d, sizes.num_pairs, weighted)),
+                          arch, job.key_text);
+                    job.origin = origin;
+                    jobs.push_back(std::move(job));
+                  } catch (const Error& e) {
+                    if (choosing_tile) throw;
+                    if (skipped.count++ == 0)
+                      skipped.first = origin + " on " + arch.to_string() + ": " + e.what();
+                  }
+                }
               }
-            }
-          }
-        });
+            });
       }
     }
   }

@@ -83,10 +83,15 @@ std::string preset_help();
 // The specs MoePlan::select picks (default tile, no pinned tile, sizes not compiled in) for each
 // model's gate, up, fused gate_up and down projections at the preset's decode and prefill token
 // counts, for every family and architecture. Problems select would reject are left out and
-// counted in *rejected.
+// counted in rejected->count; rejected->first is the first one's origin and select's reason.
+struct PresetRejections {
+  std::size_t count = 0;
+  std::string first;
+};
 std::vector<PrecompileJob> preset_jobs(const std::vector<ModelShape>& models,
                                        const KernelFamilies& families,
-                                       const std::vector<GpuArch>& archs, std::size_t* rejected);
+                                       const std::vector<GpuArch>& archs,
+                                       PresetRejections* rejected);
 
 // Removes later jobs with the key text of an earlier one; returns how many were removed.
 std::size_t merge_duplicates(std::vector<PrecompileJob>& jobs);

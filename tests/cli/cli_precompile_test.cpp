@@ -190,6 +190,22 @@ TEST_F(CliPrecompile, BadValuesAreUsageErrors) {
   r = run_clean({"precompile", "--arch", "sm_90", "--preset", "default", "--tile", "64x64x64"});
   EXPECT_EQ(r.status, 2);
   EXPECT_TRUE(contains(r.err, "--tile belongs to the flag matrix")) << r.err;
+  r = run_clean({"precompile", "--arch", "sm_90", "--shape", "1,8,768,2048", "--dry-run"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "--shape '1,8,768,2048': TOPK 8 exceeds the number of experts E 1"))
+      << r.err;
+}
+
+TEST_F(CliPrecompile, ShapesSelectRejectsEverywhereSayWhy) {
+  // K 250 and N 17 are no multiple of q4_K's 256-element blocks: every problem is rejected.
+  const CliResult r = run_clean({"precompile", "--arch", "sm_90", "--shape", "8,2,17,250",
+                                 "--variant", "scalar_gguf", "--format", "q4_k", "--dry-run"});
+  EXPECT_EQ(r.status, 2) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "nothing to compile: select rejects all 42 problems")) << r.err;
+  EXPECT_TRUE(contains(r.err,
+                       "the first: preset shape 8,2,17,250 gate/up T=1 decode on sm_90: "
+                       "InvalidProblem: d_model (250) must be a multiple of 256"))
+      << r.err;
 }
 
 TEST_F(CliPrecompile, WithoutArchOrGpuSaysToPassArch) {

@@ -72,6 +72,7 @@ TEST_F(CliTune, UsageErrorsExitWithStatus2) {
        {std::vector<std::string>{"tune"},
         {"tune", "--preset", "everything"},
         {"tune", "--shape", "8,2,256"},
+        {"tune", "--shape", "2,4,256,512"},
         {"tune", "--preset", "tracked", "--tokens", "0"},
         {"tune", "--preset", "tracked", "--iters", "0"},
         {"tune", "--preset", "tracked", "--final-rounds", "-1"},
