@@ -13,7 +13,14 @@ done
 if ((${#missing[@]})); then
   echo "moejit: installing missing Debian packages: ${missing[*]}"
   sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null; then
+      echo "moejit: installing these packages needs root, and sudo is not installed; as root run:" >&2
+      echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+      exit 1
+    fi
+    sudo="sudo"
+  fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
