@@ -60,11 +60,7 @@ std::string check_point(const PointResult& p, const MoePlan& plan, PointOperands
                         const WeightCopies& weights, const DeviceStream& stream) {
   DeviceSet& set = ops.set(0);
   const bool wmma = p.kernel.variant == MoeVariant::Wmma;
-  const std::uint16_t nan16 = p.kernel.element == ElementKind::Bf16 ? 0x7FC0u : 0x7E00u;
-  if (wmma)
-    set.output.fill_halves(nan16);
-  else
-    set.output.fill_words(0x7FC00000u);
+  set.output.fill_nan(wmma ? p.kernel.element : ElementKind::F32);
   device_synchronize();  // the fill runs on the legacy stream, which `stream` does not wait for
   plan.run(stream.get(), ops.workspace(), ops.workspace_bytes(), ops.args(0, weights));
   stream.synchronize();

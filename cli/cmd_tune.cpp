@@ -484,9 +484,12 @@ int run_tune(const Args& args) {
         tiles.resize(static_cast<std::size_t>(max_candidates));
       // The point's entry in the merged table is timed too, so that it can be kept.
       std::optional<Tile> incumbent;
-      if (keep_percent > 0 && old)
-        for (const TileTableEntry& e : old->entries)
-          if (same_point(e, point_entry(p, {}))) incumbent = e.tile;
+      if (keep_percent > 0 && old) {
+        const TileTableEntry here = point_entry(p, {});
+        const auto at = std::find_if(old->entries.begin(), old->entries.end(),
+                                     [&](const TileTableEntry& e) { return same_point(e, here); });
+        if (at != old->entries.end()) incumbent = at->tile;
+      }
       const auto candidate = [&](const Tile& t) {
         Candidate c;
         c.tile = t;

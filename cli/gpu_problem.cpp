@@ -329,11 +329,7 @@ DeviceProblem upload_problem(const HostProblem& host, const MoePlan& plan, int c
 CheckResult run_and_check(const MoePlan& plan, const MoeDescriptor& d, const HostProblem& host,
                           DeviceProblem& device) {
   const bool f32_out = d.variant != MoeVariant::Wmma;
-  const std::uint16_t nan16 = d.element == ElementKind::Bf16 ? 0x7FC0u : 0x7E00u;
-  if (f32_out)
-    device.output.fill_words(0x7FC00000u);
-  else
-    device.output.fill_halves(nan16);
+  device.output.fill_nan(f32_out ? ElementKind::F32 : d.element);
   device.workspace.fill_bytes(0xA5);
   DeviceStream stream;
   plan.run(stream.get(), device.workspace.get(), device.workspace.bytes(), device.args(0));

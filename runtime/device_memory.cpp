@@ -80,6 +80,13 @@ void DeviceBuffer::fill_words(std::uint32_t value) {
   driver::check(driver::api().cuMemsetD32(ptr_, value, bytes_ / 4), "cuMemsetD32");
 }
 
+void DeviceBuffer::fill_nan(ElementKind element) {
+  if (element_bytes(element) == 4)
+    fill_words(quiet_nan_bits(element));
+  else
+    fill_halves(static_cast<std::uint16_t>(quiet_nan_bits(element)));
+}
+
 DeviceStream::DeviceStream() {
   ensure_context();
   driver::check(driver::api().cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate");

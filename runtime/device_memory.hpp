@@ -9,7 +9,14 @@
 #include <span>
 #include <vector>
 
+#include "moejit/types.hpp"
+
 namespace moejit {
+
+// The bits of the quiet NaN of an element type: f32 0x7FC00000, f16 0x7E00, bf16 0x7FC0.
+constexpr std::uint32_t quiet_nan_bits(ElementKind e) {
+  return e == ElementKind::F32 ? 0x7FC00000u : e == ElementKind::Bf16 ? 0x7FC0u : 0x7E00u;
+}
 
 // Bytes of device memory in the current context (one is made current when none is). Move-only;
 // freeing errors in the destructor are ignored. Throws Error(NoDevice) / Error(CudaError).
@@ -46,6 +53,9 @@ class DeviceBuffer {
   void fill_bytes(std::uint8_t value);
   void fill_halves(std::uint16_t value);  // bytes() must be a multiple of 2
   void fill_words(std::uint32_t value);   // bytes() must be a multiple of 4
+  // Every element of type `element` set to quiet_nan_bits(element): an output a kernel must
+  // overwrite. bytes() must be a whole number of elements.
+  void fill_nan(ElementKind element);
 
   template <class T>
   std::vector<T> to_host() const {

@@ -213,10 +213,7 @@ HostOperands make_operands(const Case& c) {
 }
 
 void DeviceOperands::poison() {
-  if (f32_output)
-    output.fill_words(output_poison);
-  else
-    output.fill_halves(static_cast<std::uint16_t>(output_poison));
+  output.fill_nan(output_element);
   workspace.fill_bytes(0xA5);
 }
 
@@ -233,9 +230,7 @@ DeviceOperands upload_operands(const Case& c, const HostOperands& ops,
   d.topk_weights = upload(ops.topk_weights);
   d.output = DeviceBuffer(out_count * (f32_out ? 4 : 2));
   d.workspace = DeviceBuffer(workspace_bytes);
-  const std::uint16_t nan16 = c.element == ElementKind::Bf16 ? 0x7FC0 : 0x7E00;
-  d.f32_output = f32_out;
-  d.output_poison = f32_out ? 0x7FC00000u : nan16;
+  d.output_element = f32_out ? ElementKind::F32 : c.element;
 
   MoeArgs& a = d.args;
   a.activations = d.activations.get();
@@ -259,17 +254,17 @@ CheckResult check_device_output(const Case& c, const HostOperands& ops, const Mo
   const ref::MoeDouble reference = ref::moe_double(ops.problem(c));
   const PrecisionGuarantee guarantee = plan.precision_guarantee();
   const std::size_t out_count = static_cast<std::size_t>(ops.shape.num_pairs()) * c.n;
+  const std::uint32_t nan_bits = quiet_nan_bits(device.output_element);
   if (c.variant != MoeVariant::Wmma) {
     const std::vector<float> got = device.output.to_host<float>();
     float nan32;
-    std::memcpy(&nan32, &device.output_poison, sizeof(nan32));
+    std::memcpy(&nan32, &nan_bits, sizeof(nan32));
     const std::vector<float> initial(out_count, nan32);
     return check_output(guarantee, reference, std::span<const float>(got),
                         std::span<const float>(initial));
   }
   const std::vector<std::uint16_t> got = device.output.to_host<std::uint16_t>();
-  const std::vector<std::uint16_t> initial(out_count,
-                                           static_cast<std::uint16_t>(device.output_poison));
+  const std::vector<std::uint16_t> initial(out_count, static_cast<std::uint16_t>(nan_bits));
   return check_output(guarantee, reference, std::span<const std::uint16_t>(got),
                       std::span<const std::uint16_t>(initial));
 }

@@ -78,8 +78,7 @@ HostOperands make_operands(const Case& c);
 struct DeviceOperands {
   DeviceBuffer activations, weights, sorted_ids, expert_ids, topk_weights, output, workspace;
   MoeArgs args;
-  bool f32_output = true;           // f32 elements, else 16-bit ones
-  std::uint32_t output_poison = 0;  // the NaN an output element is filled with (its bits)
+  ElementKind output_element = ElementKind::F32;  // filled with its quiet NaN by poison()
   // Fills the output with NaN and the workspace with garbage (0xA5 bytes).
   void poison();
 };
